@@ -1,0 +1,38 @@
+//! Tollgate's pure core.
+//!
+//! Everything here is a function of its inputs: no I/O, no clock (time is passed in), no
+//! randomness source of its own (a random source is passed in), no framework, no database.
+//!
+//! - [`id`]: the typed ids of SPEC §1.
+//! - [`values`]: validated values (`TokenName`, `TokenDescription`, …) and field errors.
+//! - [`account`], [`module`]: accounts, users, the module catalog, scope rules, path routing.
+//! - [`token`]: the token aggregate and its state machine, producing audit events.
+//! - [`secret`]: token values (generation, checksum, parsing), the purpose keys, hashing,
+//!   sealing, constant-time comparison.
+//! - [`authz`]: the request authorization decision (the hot path).
+//! - [`permission`]: the management permission decision.
+//! - [`query`]: the typed filter/sort/page model for lists.
+
+pub mod account;
+pub mod authz;
+pub mod id;
+pub mod module;
+pub mod permission;
+pub mod query;
+pub mod secret;
+pub mod token;
+pub mod values;
+
+pub use account::{Account, AccountStatus, AccountType, User};
+pub use authz::{Grant, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
+pub use id::{AccountId, AuditId, Id, IdParseError, ModuleId, TokenId, UserId};
+pub use module::{Catalog, Module, ModuleSet, WellKnown};
+pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibility};
+pub use secret::{
+    HashKey, Keys, MacKey, PresentedToken, SealKey, ServerKey, TokenHash, TokenValue,
+};
+pub use token::{
+    Change, EventKind, FailureReason, NewToken, Principal, Stamp, Token, TokenEvent, TokenParts,
+    TokenPatch, TokenStatus, TransitionError,
+};
+pub use values::{DisplayName, FieldError, TokenDescription, TokenName, ValidationErrors};
