@@ -1,0 +1,338 @@
+//! The per-account keyed hash chain (SPEC §6).
+//!
+//! Each record of an account is linked to the one before it:
+//! `hash = HMAC-SHA256(k_audit, previous hash ‖ canonical link)`, where the canonical link is the
+//! RFC 8785 JSON of `{"account": …, "seq": n, "record": …}` (binding the record to its account and
+//! position). The first record's previous hash is 32 zero bytes. A chain head per account holds
+//! the record count and the last hash, so a deleted tail is detected too.
+
+use serde::Serialize;
+use tollgate_domain::MacKey;
+
+use crate::record::AuditRecord;
+
+/// The previous hash of an account's first record.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// An account's chain head: how many records, and the hash of the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainHead {
+    /// Number of records.
+    pub count: u64,
+    /// Hash of the last record (GENESIS when there is none).
+    pub last_hash: [u8; 32],
+}
+
+impl Default for ChainHead {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            last_hash: GENESIS,
+        }
+    }
+}
+
+/// What a record's position in the chain is: its sequence number (from 1), previous hash and
+/// hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainLink {
+    /// Position in the account's chain, from 1.
+    pub seq: u64,
+    /// Hash of the record before (GENESIS for the first).
+    pub prev_hash: [u8; 32],
+    /// This record's hash.
+    pub hash: [u8; 32],
+}
+
+#[derive(Serialize)]
+struct Linked<'a> {
+    account: &'a str,
+    seq: u64,
+    record: &'a AuditRecord,
+}
+
+/// The bytes a link's hash covers.
+pub fn link_bytes(
+    account: &str,
+    seq: u64,
+    record: &AuditRecord,
+) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json_canonicalizer::to_vec(&Linked {
+        account,
+        seq,
+        record,
+    })
+}
+
+impl ChainHead {
+    /// Appends a record: returns its link and the new head.
+    pub fn append(
+        &self,
+        key: &MacKey,
+        account: &str,
+        record: &AuditRecord,
+    ) -> Result<(ChainLink, ChainHead), serde_json::Error> {
+        let seq = self.count + 1;
+        let bytes = link_bytes(account, seq, record)?;
+        let hash = key.sign(&[&self.last_hash, &bytes]);
+        Ok((
+            ChainLink {
+                seq,
+                prev_hash: self.last_hash,
+                hash,
+            },
+            ChainHead {
+                count: seq,
+                last_hash: hash,
+            },
+        ))
+    }
+}
+
+/// One stored record as the verifier reads it back.
+#[derive(Debug, Clone)]
+pub struct LinkInput {
+    /// The record's id (to name a broken link).
+    pub record_id: String,
+    /// The stored record.
+    pub record: AuditRecord,
+    /// Its stored link.
+    pub link: ChainLink,
+}
+
+/// Where and how a chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    /// A record's stored hash does not match its content (forged or altered).
+    #[error("record {record_id} (#{seq}) does not match its hash: altered or forged")]
+    HashMismatch {
+        /// Position.
+        seq: u64,
+        /// Record id.
+        record_id: String,
+    },
+    /// A record does not point at the record before it (one was removed or reordered).
+    #[error(
+        "record {record_id} (#{seq}) does not follow the record before it: a record is missing or out of place"
+    )]
+    BrokenLink {
+        /// Position.
+        seq: u64,
+        /// Record id.
+        record_id: String,
+    },
+    /// Sequence numbers skip or repeat.
+    #[error("record {record_id} has position #{found}, expected #{expected}: a record is missing")]
+    Gap {
+        /// Expected position.
+        expected: u64,
+        /// Found position.
+        found: u64,
+        /// Record id.
+        record_id: String,
+    },
+    /// Fewer records than the head counts, or the last hash differs (a truncated tail).
+    #[error(
+        "the chain ends at #{found} but its head records {expected} records: the tail was removed or altered"
+    )]
+    Truncated {
+        /// Records the head counts.
+        expected: u64,
+        /// Records found.
+        found: u64,
+    },
+    /// A record could not be canonicalised.
+    #[error("record {record_id} could not be canonicalised")]
+    Unreadable {
+        /// Record id.
+        record_id: String,
+    },
+}
+
+/// Verifies one account's chain, records in sequence order, against its head. Returns the
+/// number of records verified, or the first broken link.
+pub fn verify_chain(
+    key: &MacKey,
+    account: &str,
+    head: ChainHead,
+    records: impl IntoIterator<Item = LinkInput>,
+) -> Result<u64, ChainBreak> {
+    let mut expected_prev = GENESIS;
+    let mut count = 0u64;
+    for input in records {
+        let expected_seq = count + 1;
+        if input.link.seq != expected_seq {
+            return Err(ChainBreak::Gap {
+                expected: expected_seq,
+                found: input.link.seq,
+                record_id: input.record_id,
+            });
+        }
+        let bytes = link_bytes(account, input.link.seq, &input.record).map_err(|_| {
+            ChainBreak::Unreadable {
+                record_id: input.record_id.clone(),
+            }
+        })?;
+        if !key.verify(&[&input.link.prev_hash, &bytes], &input.link.hash) {
+            return Err(ChainBreak::HashMismatch {
+                seq: input.link.seq,
+                record_id: input.record_id,
+            });
+        }
+        if input.link.prev_hash != expected_prev {
+            return Err(ChainBreak::BrokenLink {
+                seq: input.link.seq,
+                record_id: input.record_id,
+            });
+        }
+        expected_prev = input.link.hash;
+        count = input.link.seq;
+    }
+    if count != head.count || expected_prev != head.last_hash {
+        return Err(ChainBreak::Truncated {
+            expected: head.count,
+            found: count,
+        });
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::record::{
+        ActorRecord, Documents, ObjectRef, RequestInfo, SnapshotAccount, TokenSnapshot,
+    };
+
+    fn record(n: u32) -> AuditRecord {
+        AuditRecord {
+            id: format!("AUD-0000-0000-0000-{n:04}"),
+            event: "platform.accounts.api-token.updated".into(),
+            summary: format!("change {n}"),
+            details: Map::new(),
+            object: ObjectRef {
+                id: "TKN-0000-0001".into(),
+                name: "robot".into(),
+                object_type: "ApiToken".into(),
+            },
+            timestamp: "2026-11-28T10:00:00.000Z".into(),
+            actor: ActorRecord {
+                id: "SYSTEM".into(),
+                name: "Tollgate".into(),
+                kind: "System".into(),
+                account: None,
+            },
+            request: RequestInfo::default(),
+            documents: Documents {
+                token: TokenSnapshot {
+                    id: "TKN-0000-0001".into(),
+                    name: "robot".into(),
+                    description: String::new(),
+                    status: "Active".into(),
+                    account: SnapshotAccount {
+                        id: "ACC-0000-0001".into(),
+                    },
+                    modules: vec![],
+                    has_icon: false,
+                    revision: n,
+                },
+            },
+            revision: n,
+        }
+    }
+
+    fn chain(key: &MacKey, n: u32) -> Result<(Vec<LinkInput>, ChainHead), serde_json::Error> {
+        let mut head = ChainHead::default();
+        let mut out = Vec::new();
+        for i in 1..=n {
+            let record = record(i);
+            let (link, next) = head.append(key, "ACC-0000-0001", &record)?;
+            head = next;
+            out.push(LinkInput {
+                record_id: record.id.clone(),
+                record,
+                link,
+            });
+        }
+        Ok((out, head))
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() -> Result<(), serde_json::Error> {
+        let key = MacKey::new(b"k_audit for tests");
+        let (links, head) = chain(&key, 5)?;
+        assert_eq!(verify_chain(&key, "ACC-0000-0001", head, links), Ok(5));
+        assert_eq!(
+            verify_chain(&key, "ACC-0000-0001", ChainHead::default(), vec![]),
+            Ok(0)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn breaks_are_named() -> Result<(), serde_json::Error> {
+        let key = MacKey::new(b"k_audit for tests");
+        let (links, head) = chain(&key, 5)?;
+
+        let mut altered = links.clone();
+        altered[2].record.summary = "forged".into();
+        assert_eq!(
+            verify_chain(&key, "ACC-0000-0001", head, altered),
+            Err(ChainBreak::HashMismatch {
+                seq: 3,
+                record_id: "AUD-0000-0000-0000-0003".into()
+            })
+        );
+
+        let mut removed = links.clone();
+        removed.remove(1);
+        assert!(matches!(
+            verify_chain(&key, "ACC-0000-0001", head, removed),
+            Err(ChainBreak::Gap {
+                expected: 2,
+                found: 3,
+                ..
+            })
+        ));
+
+        let mut truncated = links.clone();
+        truncated.pop();
+        assert_eq!(
+            verify_chain(&key, "ACC-0000-0001", head, truncated),
+            Err(ChainBreak::Truncated {
+                expected: 5,
+                found: 4
+            })
+        );
+
+        assert!(
+            matches!(
+                verify_chain(&key, "ACC-0000-0002", head, links.clone()),
+                Err(ChainBreak::HashMismatch { seq: 1, .. })
+            ),
+            "a record moved to another account's chain does not verify"
+        );
+
+        let other_key = MacKey::new(b"another key");
+        assert!(verify_chain(&other_key, "ACC-0000-0001", head, links).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_rehashed_without_the_key_is_detected() -> Result<(), serde_json::Error> {
+        let key = MacKey::new(b"k_audit for tests");
+        let (mut links, head) = chain(&key, 3)?;
+        // A forger without the key recomputes with a guessed key.
+        let forger = MacKey::new(b"guess");
+        links[1].record.summary = "forged".into();
+        let bytes = link_bytes("ACC-0000-0001", 2, &links[1].record)?;
+        links[1].link.hash = forger.sign(&[&links[1].link.prev_hash, &bytes]);
+        assert!(matches!(
+            verify_chain(&key, "ACC-0000-0001", head, links),
+            Err(ChainBreak::HashMismatch { seq: 2, .. })
+        ));
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! One connection type over PostgreSQL and SQLite, chosen by the URL scheme, and its pool.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::StoreError;
+
+/// PostgreSQL or SQLite, behind one diesel connection type.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL.
+    Postgresql(PgConnection),
+    /// SQLite.
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// `sqlite://path` (relative) or `sqlite:///abs/path`.
+    Sqlite,
+}
+
+/// A parsed database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    /// What the driver is given: the URL for PostgreSQL, the file path for SQLite.
+    target: String,
+}
+
+impl DatabaseUrl {
+    /// Parses a URL; a URL without a known scheme is refused (never silently a file).
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(
+                    "sqlite:// needs a path: sqlite://./data/tollgate.db or sqlite:///abs/path.db"
+                        .into(),
+                ));
+            }
+            return Ok(Self {
+                backend: Backend::Sqlite,
+                target: path.to_owned(),
+            });
+        }
+        Err(StoreError::BadUrl(
+            "expected a URL starting with postgres://, postgresql:// or sqlite://".into(),
+        ))
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite file path (None for PostgreSQL).
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite).then_some(self.target.as_str())
+    }
+
+    fn establish(&self) -> Result<AnyConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // WAL lets readers work beside the writer; the busy timeout makes concurrent
+                // writers wait instead of failing with "database is locked".
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(|error| ConnectionError::BadConnection(error.to_string()))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// An r2d2 manager that dispatches on the URL scheme (so a bad PostgreSQL URL reports its real
+/// error instead of falling through to SQLite).
+#[derive(Debug, Clone)]
+pub struct Manager(DatabaseUrl);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        self.0.establish()
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|error| ConnectionError::BadConnection(error.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// The connection pool.
+pub type Pool = r2d2::Pool<Manager>;
+
+/// A pooled connection.
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// Pool settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections.
+    pub max_size: u32,
+    /// How long to wait for a connection before reporting the database unavailable.
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Builds a pool. It does not fail when the database is down: connections are made on demand,
+/// so the pool recovers by itself when the database returns.
+pub fn build_pool(url: &DatabaseUrl, options: PoolOptions) -> Pool {
+    let max_size = match url.backend {
+        Backend::Postgres => options.max_size,
+        // One file: a few connections are plenty, more only contend for the write lock.
+        Backend::Sqlite => options.max_size.min(8),
+    };
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(options.connection_timeout)
+        .test_on_check_out(true)
+        .build_unchecked(Manager(url.clone()))
+}
+
+/// The PostgreSQL migrations.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+/// The SQLite migrations (same names as the PostgreSQL ones).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Runs pending migrations; returns how many ran.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, StoreError> {
+    let ran = match conn {
+        AnyConnection::Postgresql(conn) => conn
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+        AnyConnection::Sqlite(conn) => conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    ran.map_err(|error| StoreError::Migration(error.to_string()))
+}
+
+/// Reverts every migration (for tests of down migrations).
+pub fn revert_all_migrations(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let result = match conn {
+        AnyConnection::Postgresql(conn) => {
+            conn.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ())
+        }
+        AnyConnection::Sqlite(conn) => conn.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|error| StoreError::Migration(error.to_string()))
+}
+
+impl std::fmt::Debug for AnyConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AnyConnection({:?})", self.backend())
+    }
+}
+
+impl AnyConnection {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgresql(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The diesel schema shared by both backends. It matches `diesel print-schema` of the
+//! PostgreSQL migrations (checked by `tests/schema.rs`), with one documented alias: PostgreSQL
+//! `BYTEA` and SQLite `BLOB` are both `Binary`, and `TIMESTAMP` is `Timestamp` (UTC by
+//! convention) on both.
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        name -> Text,
+        account_type -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        admin -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    modules (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        account_types -> Text,
+        paths -> Text,
+    }
+}
+
+diesel::table! {
+    account_modules (account_id, module_id) {
+        account_id -> Text,
+        module_id -> Text,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        name_folded -> Text,
+        description -> Text,
+        description_folded -> Text,
+        has_icon -> Bool,
+        status -> Text,
+        revision -> BigInt,
+        secret_key_id -> Text,
+        secret_hash -> Binary,
+        sealed_value -> Nullable<Binary>,
+        last_access_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        created_by_id -> Text,
+        created_by_name -> Text,
+        updated_at -> Nullable<Timestamp>,
+        updated_by_id -> Nullable<Text>,
+        updated_by_name -> Nullable<Text>,
+        enabled_at -> Nullable<Timestamp>,
+        enabled_by_id -> Nullable<Text>,
+        enabled_by_name -> Nullable<Text>,
+        disabled_at -> Nullable<Timestamp>,
+        disabled_by_id -> Nullable<Text>,
+        disabled_by_name -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by_id -> Nullable<Text>,
+        deleted_by_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    token_modules (token_id, module_id) {
+        token_id -> Text,
+        module_id -> Text,
+    }
+}
+
+diesel::table! {
+    token_icons (token_id) {
+        token_id -> Text,
+        content_type -> Text,
+        data -> Binary,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_chain_heads (account_id) {
+        account_id -> Text,
+        record_count -> BigInt,
+        last_hash -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_records (account_id, chain_seq) {
+        id -> Text,
+        account_id -> Text,
+        chain_seq -> BigInt,
+        event -> Text,
+        object_id -> Text,
+        actor_id -> Text,
+        occurred_at -> Timestamp,
+        record -> Text,
+        prev_hash -> Binary,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
+    change_sequence (id) {
+        id -> SmallInt,
+        value -> BigInt,
+    }
+}
+
+diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(account_modules -> accounts (account_id));
+diesel::joinable!(account_modules -> modules (module_id));
+diesel::joinable!(tokens -> accounts (account_id));
+diesel::joinable!(token_modules -> tokens (token_id));
+diesel::joinable!(token_modules -> modules (module_id));
+diesel::joinable!(token_icons -> tokens (token_id));
+diesel::joinable!(audit_chain_heads -> accounts (account_id));
+diesel::joinable!(audit_records -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    modules,
+    account_modules,
+    tokens,
+    token_modules,
+    token_icons,
+    audit_chain_heads,
+    audit_records,
+    change_sequence,
+);

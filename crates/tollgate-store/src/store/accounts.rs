@@ -1,0 +1,320 @@
+//! Accounts, users and the module catalog.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use tollgate_domain::{
+    Account, AccountId, AccountStatus, AccountType, Catalog, DisplayName, Module, ModuleId,
+    ModuleSet, User, UserId,
+};
+
+use super::rows::{AccountRow, ModuleRow, UserRow, corrupt, parse_id, to_db};
+use super::{AccountSummary, Context, Store};
+use crate::backend::AnyConnection;
+use crate::error::StoreError;
+use crate::schema::{account_modules, accounts, audit_chain_heads, modules, users};
+
+const ID_ATTEMPTS: usize = 32;
+
+pub(crate) fn load_account_modules(
+    conn: &mut AnyConnection,
+    account: &str,
+) -> Result<ModuleSet, StoreError> {
+    let ids: Vec<String> = account_modules::table
+        .filter(account_modules::account_id.eq(account))
+        .select(account_modules::module_id)
+        .load(conn)?;
+    ids.iter()
+        .map(|id| parse_id::<tollgate_domain::id::ModuleKind>(id))
+        .collect()
+}
+
+pub(crate) fn load_account(
+    conn: &mut AnyConnection,
+    id: AccountId,
+) -> Result<Option<Account>, StoreError> {
+    let row: Option<AccountRow> = accounts::table
+        .find(id.to_string())
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(row) => {
+            let modules = load_account_modules(conn, &row.id)?;
+            row.into_account(modules).map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn account_summary(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> Result<AccountSummary, StoreError> {
+    let row: AccountRow = accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?;
+    let account = row.into_account(ModuleSet::new())?;
+    Ok(AccountSummary {
+        id: account.id,
+        name: account.name.to_string(),
+        account_type: account.account_type,
+        status: account.status,
+    })
+}
+
+fn module_row(module: &Module) -> ModuleRow {
+    ModuleRow {
+        id: module.id.to_string(),
+        code: module.code.to_string(),
+        name: module.name.to_string(),
+        description: module.description.clone(),
+        account_types: module
+            .account_types
+            .iter()
+            .map(AccountType::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        paths: module
+            .paths
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+fn parse_module(row: ModuleRow) -> Result<Module, StoreError> {
+    let id: ModuleId = parse_id(&row.id)?;
+    let kinds: Vec<AccountType> = row
+        .account_types
+        .split(',')
+        .filter(|part| !part.is_empty())
+        .map(|part| AccountType::parse(part).ok_or_else(|| corrupt("module account type", part)))
+        .collect::<Result<_, _>>()?;
+    let paths: Vec<&str> = row
+        .paths
+        .split(',')
+        .filter(|part| !part.is_empty())
+        .collect();
+    Module::new(id, &row.code, &row.name, &row.description, &kinds, &paths)
+        .map_err(|errors| StoreError::Corrupt(format!("module {}: {errors}", row.id)))
+}
+
+impl Store {
+    /// The module catalog.
+    pub fn catalog(&self) -> Result<Catalog, StoreError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<ModuleRow> = modules::table
+            .select(ModuleRow::as_select())
+            .load(&mut conn)?;
+        let modules = rows
+            .into_iter()
+            .map(parse_module)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Catalog::new(modules))
+    }
+
+    /// Inserts or replaces a catalog entry (by id). A code already used by another id is a
+    /// `Duplicate`.
+    pub fn upsert_module(&self, module: &Module) -> Result<(), StoreError> {
+        let row = module_row(module);
+        self.transaction(|conn| {
+            let updated = diesel::update(modules::table.find(&row.id))
+                .set(&row)
+                .execute(conn)?;
+            if updated == 0 {
+                diesel::insert_into(modules::table)
+                    .values(&row)
+                    .execute(conn)?;
+            }
+            Self::signal_change(conn, "modules")?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Creates an account with these modules enabled, and its audit chain head.
+    pub fn create_account(
+        &self,
+        name: &DisplayName,
+        account_type: AccountType,
+        modules: &ModuleSet,
+        now: OffsetDateTime,
+    ) -> Result<Account, StoreError> {
+        self.transaction(|conn| {
+            let id = (0..ID_ATTEMPTS)
+                .map(|_| AccountId::random(&mut rand::thread_rng()))
+                .find(|id| {
+                    accounts::table
+                        .find(id.to_string())
+                        .count()
+                        .get_result::<i64>(conn)
+                        .map(|n| n == 0)
+                        .unwrap_or(false)
+                })
+                .ok_or_else(|| StoreError::Database("could not find a free account id".into()))?;
+            diesel::insert_into(accounts::table)
+                .values(AccountRow {
+                    id: id.to_string(),
+                    name: name.to_string(),
+                    account_type: account_type.as_str().to_owned(),
+                    status: AccountStatus::Active.as_str().to_owned(),
+                    created_at: to_db(now),
+                })
+                .execute(conn)?;
+            diesel::insert_into(audit_chain_heads::table)
+                .values((
+                    audit_chain_heads::account_id.eq(id.to_string()),
+                    audit_chain_heads::record_count.eq(0i64),
+                    audit_chain_heads::last_hash.eq(tollgate_audit::chain::GENESIS.to_vec()),
+                ))
+                .execute(conn)?;
+            for module in modules.iter() {
+                diesel::insert_into(account_modules::table)
+                    .values((
+                        account_modules::account_id.eq(id.to_string()),
+                        account_modules::module_id.eq(module.to_string()),
+                    ))
+                    .execute(conn)?;
+            }
+            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+        })
+    }
+
+    /// One account.
+    pub fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        let mut conn = self.conn()?;
+        load_account(&mut conn, id)
+    }
+
+    /// Every account, by name then id.
+    pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<AccountRow> = accounts::table
+            .select(AccountRow::as_select())
+            .order((accounts::name.asc(), accounts::id.asc()))
+            .load(&mut conn)?;
+        rows.into_iter()
+            .map(|row| {
+                let modules = load_account_modules(&mut conn, &row.id)?;
+                row.into_account(modules)
+            })
+            .collect()
+    }
+
+    /// Sets an account's status.
+    pub fn set_account_status(
+        &self,
+        id: AccountId,
+        status: AccountStatus,
+    ) -> Result<Account, StoreError> {
+        self.transaction(|conn| {
+            let updated = diesel::update(accounts::table.find(id.to_string()))
+                .set(accounts::status.eq(status.as_str()))
+                .execute(conn)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound(format!("account {id}")));
+            }
+            Self::signal_change(conn, &format!("account:{id}"))?;
+            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+        })
+    }
+
+    /// Sets the modules enabled for an account. A module removed from the account is removed
+    /// from every token of the account, with an audit record per token, in the same
+    /// transaction; the tokens keep their state.
+    pub fn set_account_modules(
+        &self,
+        id: AccountId,
+        modules: &ModuleSet,
+        ctx: &Context,
+    ) -> Result<Account, StoreError> {
+        self.transaction(|conn| {
+            let before = load_account(conn, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?;
+            super::audit::lock_head(conn, &id.to_string())?;
+            let removed: Vec<ModuleId> = before.modules.difference(modules).collect();
+            diesel::delete(
+                account_modules::table.filter(account_modules::account_id.eq(id.to_string())),
+            )
+            .execute(conn)?;
+            for module in modules.iter() {
+                diesel::insert_into(account_modules::table)
+                    .values((
+                        account_modules::account_id.eq(id.to_string()),
+                        account_modules::module_id.eq(module.to_string()),
+                    ))
+                    .execute(conn)?;
+            }
+            for module in removed {
+                self.cascade_module_removal(conn, id, module, ctx)?;
+            }
+            Self::signal_change(conn, &format!("account:{id}"))?;
+            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+        })
+    }
+
+    /// Creates a user.
+    pub fn create_user(
+        &self,
+        account: AccountId,
+        name: &DisplayName,
+        admin: bool,
+        now: OffsetDateTime,
+    ) -> Result<User, StoreError> {
+        self.transaction(|conn| {
+            if load_account(conn, account)?.is_none() {
+                return Err(StoreError::NotFound(format!("account {account}")));
+            }
+            let id = (0..ID_ATTEMPTS)
+                .map(|_| UserId::random(&mut rand::thread_rng()))
+                .find(|id| {
+                    users::table
+                        .find(id.to_string())
+                        .count()
+                        .get_result::<i64>(conn)
+                        .map(|n| n == 0)
+                        .unwrap_or(false)
+                })
+                .ok_or_else(|| StoreError::Database("could not find a free user id".into()))?;
+            let row = UserRow {
+                id: id.to_string(),
+                account_id: account.to_string(),
+                name: name.to_string(),
+                admin,
+                created_at: to_db(now),
+            };
+            diesel::insert_into(users::table)
+                .values(&row)
+                .execute(conn)?;
+            row.into_user()
+        })
+    }
+
+    /// One user.
+    pub fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let mut conn = self.conn()?;
+        let row: Option<UserRow> = users::table
+            .find(id.to_string())
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .optional()?;
+        row.map(UserRow::into_user).transpose()
+    }
+
+    /// Users, of one account or all, by name then id.
+    pub fn users(&self, account: Option<AccountId>) -> Result<Vec<User>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut query = users::table
+            .select(UserRow::as_select())
+            .order((users::name.asc(), users::id.asc()))
+            .into_boxed();
+        if let Some(account) = account {
+            query = query.filter(users::account_id.eq(account.to_string()));
+        }
+        let rows: Vec<UserRow> = query.load(&mut conn)?;
+        rows.into_iter().map(UserRow::into_user).collect()
+    }
+}

@@ -1,0 +1,212 @@
+//! The store: every read and write of Tollgate's data.
+//!
+//! Error contract: `StoreError::Unavailable` when the database cannot be reached;
+//! `NotFound` for a missing object; `Transition`/`Conflict` when a change is refused or lost a
+//! race (nothing written); callers' own errors pass through the closures unchanged.
+
+mod accounts;
+mod audit;
+mod list;
+mod rows;
+mod tokens;
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use tollgate_audit::{AccountRef, RequestInfo};
+use tollgate_domain::{AccountStatus, AccountType, MacKey, Principal};
+
+pub use self::audit::{ChainReport, StoredRecord};
+pub use self::rows::fold;
+pub use self::tokens::{Icon, NewSecret, StoredToken, TokenChanged};
+use crate::backend::{
+    AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, PooledConnection, build_pool,
+    run_migrations,
+};
+use crate::error::StoreError;
+
+/// An account as token objects show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// Id.
+    pub id: tollgate_domain::AccountId,
+    /// Name.
+    pub name: String,
+    /// Type.
+    pub account_type: AccountType,
+    /// Status.
+    pub status: AccountStatus,
+}
+
+/// Who is making a change, and from where: what its audit record says.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The actor.
+    pub actor: Principal,
+    /// The actor's account (none for Tollgate itself).
+    pub actor_account: Option<AccountRef>,
+    /// Request details.
+    pub request: RequestInfo,
+    /// The time of the change.
+    pub now: OffsetDateTime,
+}
+
+impl Context {
+    /// Tollgate itself acting (operator CLI, cascades), with no request.
+    pub fn system(now: OffsetDateTime) -> Self {
+        Self {
+            actor: Principal::System,
+            actor_account: None,
+            request: RequestInfo::default(),
+            now,
+        }
+    }
+}
+
+/// Tollgate's data over PostgreSQL or SQLite.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    backend: Backend,
+    audit_key: MacKey,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database at `url`, runs pending migrations, and returns the store.
+    /// `audit_key` is `k_audit`, which chains the audit records.
+    pub fn open(url: &str, audit_key: MacKey, options: PoolOptions) -> Result<Self, StoreError> {
+        let url = DatabaseUrl::parse(url)?;
+        if let Some(parent) = url
+            .sqlite_path()
+            .and_then(|path| std::path::Path::new(path).parent())
+            && !parent.as_os_str().is_empty()
+            && !parent.exists()
+        {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                StoreError::BadUrl(format!(
+                    "cannot create the folder {}: {error}",
+                    parent.display()
+                ))
+            })?;
+        }
+        let store = Self {
+            pool: build_pool(&url, options),
+            backend: url.backend(),
+            audit_key,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Runs pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        run_migrations(&mut conn)
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        use diesel::connection::SimpleConnection;
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    /// A pooled connection (for tests and tools that need raw SQL).
+    pub fn conn(&self) -> Result<PooledConnection, StoreError> {
+        self.pool.get().map_err(StoreError::from)
+    }
+
+    /// Runs `f` in a transaction; commits when it returns `Ok`.
+    pub(crate) fn transaction<T, E>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.conn()?;
+        let mut outcome: Option<Result<T, E>> = None;
+        let result = conn.transaction::<(), TxAbort, _>(|conn| {
+            if conn.backend() == Backend::Sqlite {
+                // Take SQLite's write lock first (waiting up to the busy timeout): a transaction
+                // that reads before it writes cannot upgrade once another writer has committed.
+                diesel::sql_query("UPDATE change_sequence SET value = value WHERE id = 1")
+                    .execute(conn)?;
+            }
+            match f(conn) {
+                Ok(value) => {
+                    outcome = Some(Ok(value));
+                    Ok(())
+                }
+                Err(error) => {
+                    outcome = Some(Err(error));
+                    Err(TxAbort::Caller)
+                }
+            }
+        });
+        match (result, outcome) {
+            (Ok(()), Some(outcome)) => outcome,
+            (Err(TxAbort::Caller), Some(outcome)) => outcome,
+            (Err(TxAbort::Database(error)), _) => Err(E::from(StoreError::from(error))),
+            (_, None) => Err(E::from(StoreError::Database(
+                "transaction did not run".into(),
+            ))),
+        }
+    }
+
+    /// Signals a committed change to other processes: PostgreSQL `NOTIFY tollgate_changes`,
+    /// SQLite a bump of the change sequence. Runs inside the change's transaction, so it is
+    /// delivered at commit and never for a rolled-back change.
+    pub(crate) fn signal_change(conn: &mut AnyConnection, what: &str) -> QueryResult<()> {
+        match conn.backend() {
+            Backend::Postgres => {
+                diesel::sql_query("SELECT pg_notify('tollgate_changes', $1)")
+                    .bind::<diesel::sql_types::Text, _>(what)
+                    .execute(conn)?;
+            }
+            Backend::Sqlite => {
+                use crate::schema::change_sequence::dsl::*;
+                diesel::update(change_sequence.filter(id.eq(1)))
+                    .set(value.eq(value + 1))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The change sequence (SQLite; on PostgreSQL changes travel by NOTIFY and this stays 0).
+    pub fn change_sequence(&self) -> Result<i64, StoreError> {
+        use crate::schema::change_sequence::dsl::*;
+        let mut conn = self.conn()?;
+        change_sequence
+            .filter(id.eq(1))
+            .select(value)
+            .first(&mut conn)
+            .map_err(StoreError::from)
+    }
+}
+
+/// Why a transaction closure asked for a rollback.
+#[derive(Debug)]
+enum TxAbort {
+    Caller,
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for TxAbort {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Database(error)
+    }
+}

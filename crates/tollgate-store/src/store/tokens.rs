@@ -1,0 +1,515 @@
+//! Tokens: create, read, change (with the audit record in the same transaction), reveal,
+//! icons, the hot path's view, batched `lastAccessAt`.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use tollgate_domain::secret::{KeyId, SealedValue};
+use tollgate_domain::{
+    AccountId, EventKind, FailureReason, ModuleId, ModuleSet, NewToken, Token, TokenEvent,
+    TokenHash, TokenId, TokenStatus, TokenView,
+};
+
+use super::accounts::account_summary;
+use super::audit::{append_record, lock_head};
+use super::rows::{IconRow, TokenChanges, TokenRow, corrupt, parse_id, to_db};
+use super::{AccountSummary, Context, Store};
+use crate::backend::AnyConnection;
+use crate::error::StoreError;
+use crate::schema::{token_icons, token_modules, tokens};
+use crate::sql::{Bind, Sql, execute};
+
+const ID_ATTEMPTS: usize = 64;
+
+/// A token with its account, as the REST API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredToken {
+    /// The token.
+    pub token: Token,
+    /// Its account.
+    pub account: AccountSummary,
+}
+
+/// The secret material of a new token: its verification hash and, when reveal is allowed, its
+/// sealed copy.
+#[derive(Debug, Clone)]
+pub struct NewSecret {
+    /// `HMAC-SHA256(k_hash, value)` and the key id.
+    pub hash: TokenHash,
+    /// The sealed copy (`TOLLGATE_REVEAL=audited`), or none (`never`).
+    pub sealed: Option<SealedValue>,
+}
+
+/// An icon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Icon {
+    /// `image/png` or `image/jpeg`.
+    pub content_type: String,
+    /// The image.
+    pub data: Vec<u8>,
+}
+
+/// The outcome of a change.
+#[derive(Debug, Clone)]
+pub struct TokenChanged {
+    /// The token after the change.
+    pub token: StoredToken,
+    /// The event recorded (none when nothing changed).
+    pub event: Option<TokenEvent>,
+}
+
+pub(crate) fn load_token_modules(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<BTreeMap<String, ModuleSet>, StoreError> {
+    let rows: Vec<(String, String)> = token_modules::table
+        .filter(token_modules::token_id.eq_any(ids))
+        .select((token_modules::token_id, token_modules::module_id))
+        .load(conn)?;
+    let mut out: BTreeMap<String, ModuleSet> = BTreeMap::new();
+    for (token, module) in rows {
+        let module: ModuleId = parse_id(&module)?;
+        out.entry(token).or_default().insert(module);
+    }
+    Ok(out)
+}
+
+pub(crate) fn load_token_row(
+    conn: &mut AnyConnection,
+    id: TokenId,
+) -> Result<Option<TokenRow>, StoreError> {
+    tokens::table
+        .find(id.to_string())
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+        .map_err(StoreError::from)
+}
+
+pub(crate) fn stored_tokens(
+    conn: &mut AnyConnection,
+    rows: Vec<TokenRow>,
+) -> Result<Vec<StoredToken>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut modules = load_token_modules(conn, &ids)?;
+    let mut accounts: BTreeMap<String, AccountSummary> = BTreeMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if !accounts.contains_key(&row.account_id) {
+            let summary = account_summary(conn, &row.account_id)?;
+            accounts.insert(row.account_id.clone(), summary);
+        }
+        let account = accounts
+            .get(&row.account_id)
+            .cloned()
+            .ok_or_else(|| corrupt("account", &row.account_id))?;
+        let token = row.to_token(modules.remove(&row.id).unwrap_or_default())?;
+        out.push(StoredToken { token, account });
+    }
+    Ok(out)
+}
+
+fn write_modules(
+    conn: &mut AnyConnection,
+    token: &str,
+    modules: &ModuleSet,
+) -> Result<(), StoreError> {
+    diesel::delete(token_modules::table.filter(token_modules::token_id.eq(token))).execute(conn)?;
+    for module in modules.iter() {
+        diesel::insert_into(token_modules::table)
+            .values((
+                token_modules::token_id.eq(token),
+                token_modules::module_id.eq(module.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Writes a changed token, conditional on the revision it was read at, so a concurrent writer
+/// that got there first makes this one fail (`Conflict`) instead of overwriting it.
+fn write_change(
+    conn: &mut AnyConnection,
+    token: &Token,
+    read_revision: u32,
+    event: &TokenEvent,
+) -> Result<(), StoreError> {
+    let id = token.id().to_string();
+    let changes = TokenChanges::of(token);
+    let updated = diesel::update(
+        tokens::table
+            .filter(tokens::id.eq(&id))
+            .filter(tokens::revision.eq(i64::from(read_revision))),
+    )
+    .set(&changes)
+    .execute(conn)?;
+    if updated != 1 {
+        return Err(StoreError::Conflict);
+    }
+    if event
+        .changes
+        .iter()
+        .any(|change| matches!(change, tollgate_domain::Change::Modules { .. }))
+    {
+        write_modules(conn, &id, token.modules())?;
+    }
+    if event.kind == EventKind::Deleted {
+        // Delete wipes the recoverable copy; the hash stays so a later use is recognised.
+        diesel::update(tokens::table.filter(tokens::id.eq(&id)))
+            .set(tokens::sealed_value.eq(None::<Vec<u8>>))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a token. `build` is given a free random id and returns the token's fields and
+    /// secret (the value embeds the id, so the caller generates it); ids are retried on
+    /// collision. The token, its modules and its `created` record commit together.
+    pub fn create_token<E>(
+        &self,
+        account: AccountId,
+        ctx: &Context,
+        mut build: impl FnMut(TokenId) -> Result<(NewToken, NewSecret), E>,
+    ) -> Result<StoredToken, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transaction(|conn| {
+            let account_text = account.to_string();
+            lock_head(conn, &account_text)?;
+            let mut rng = rand::thread_rng();
+            let mut free = None;
+            for _ in 0..ID_ATTEMPTS {
+                let id = TokenId::random(&mut rng);
+                let taken: i64 = tokens::table
+                    .find(id.to_string())
+                    .count()
+                    .get_result(conn)
+                    .map_err(StoreError::from)?;
+                if taken == 0 {
+                    free = Some(id);
+                    break;
+                }
+            }
+            let id =
+                free.ok_or_else(|| StoreError::Database("could not find a free token id".into()))?;
+            let (new, secret) = build(id)?;
+            if new.id != id || new.account_id != account {
+                return Err(StoreError::Database(
+                    "the new token's id or account does not match".into(),
+                )
+                .into());
+            }
+            let (token, event) = Token::create(new, ctx.actor.clone(), ctx.now);
+            let row = TokenRow::new(
+                &token,
+                secret.hash.key_id.to_string(),
+                secret.hash.digest.to_vec(),
+                secret.sealed.map(|sealed| sealed.0),
+            );
+            diesel::insert_into(tokens::table)
+                .values(&row)
+                .execute(conn)
+                .map_err(StoreError::from)?;
+            write_modules(conn, &row.id, token.modules())?;
+            append_record(conn, &self.audit_key, &token, &event, ctx)?;
+            Self::signal_change(conn, &row.id).map_err(StoreError::from)?;
+            let summary = account_summary(conn, &account_text)?;
+            Ok(StoredToken {
+                token,
+                account: summary,
+            })
+        })
+    }
+
+    /// One token (any status).
+    pub fn token(&self, id: TokenId) -> Result<Option<StoredToken>, StoreError> {
+        let mut conn = self.conn()?;
+        match load_token_row(&mut conn, id)? {
+            Some(row) => Ok(stored_tokens(&mut conn, vec![row])?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// Applies a change to a token: `op` gets the current token (read inside the transaction,
+    /// after the account's audit chain is locked) and returns the event it produced, `None`
+    /// for no change, or the caller's refusal. The change and its audit record commit together.
+    pub fn change_token<E>(
+        &self,
+        id: TokenId,
+        ctx: &Context,
+        op: impl FnOnce(&mut Token, &AccountSummary) -> Result<Option<TokenEvent>, E>,
+    ) -> Result<TokenChanged, E>
+    where
+        E: From<StoreError>,
+    {
+        self.change_token_with(id, ctx, op, |_, _| Ok(()))
+    }
+
+    fn change_token_with<E>(
+        &self,
+        id: TokenId,
+        ctx: &Context,
+        op: impl FnOnce(&mut Token, &AccountSummary) -> Result<Option<TokenEvent>, E>,
+        also: impl FnOnce(&mut AnyConnection, &Token) -> Result<(), StoreError>,
+    ) -> Result<TokenChanged, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transaction(|conn| {
+            let account = load_token_row(conn, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("token {id}")))?
+                .account_id;
+            lock_head(conn, &account)?;
+            let row = load_token_row(conn, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("token {id}")))?;
+            let mut stored = stored_tokens(conn, vec![row])?
+                .pop()
+                .ok_or_else(|| StoreError::NotFound(format!("token {id}")))?;
+            let read_revision = stored.token.revision();
+            let event = op(&mut stored.token, &stored.account)?;
+            if let Some(event) = &event {
+                if event.revision != read_revision {
+                    write_change(conn, &stored.token, read_revision, event)?;
+                }
+                also(conn, &stored.token)?;
+                append_record(conn, &self.audit_key, &stored.token, event, ctx)?;
+                Self::signal_change(conn, &id.to_string()).map_err(StoreError::from)?;
+            }
+            Ok(TokenChanged {
+                token: stored,
+                event,
+            })
+        })
+    }
+
+    /// Reveals a token's value: `check` may refuse; otherwise the `revealed` record is written
+    /// and the sealed copy returned (none when the token was created with reveal `never`).
+    pub fn reveal_token<E>(
+        &self,
+        id: TokenId,
+        ctx: &Context,
+        check: impl FnOnce(&Token, &AccountSummary) -> Result<(), E>,
+    ) -> Result<(StoredToken, Option<SealedValue>), E>
+    where
+        E: From<StoreError>,
+    {
+        let mut sealed = None;
+        let changed = self.change_token_with(
+            id,
+            ctx,
+            |token, account| {
+                check(token, account)?;
+                token
+                    .reveal(ctx.actor.clone(), ctx.now)
+                    .map(Some)
+                    .map_err(|error| E::from(StoreError::Transition(error)))
+            },
+            |conn, token| {
+                let value: Option<Vec<u8>> = tokens::table
+                    .find(token.id().to_string())
+                    .select(tokens::sealed_value)
+                    .first(conn)?;
+                sealed = value.map(SealedValue);
+                Ok(())
+            },
+        )?;
+        Ok((changed.token, sealed))
+    }
+
+    /// Sets a token's icon (`check` may refuse first).
+    pub fn set_icon<E>(
+        &self,
+        id: TokenId,
+        ctx: &Context,
+        icon: Icon,
+        check: impl FnOnce(&Token, &AccountSummary) -> Result<(), E>,
+    ) -> Result<TokenChanged, E>
+    where
+        E: From<StoreError>,
+    {
+        let now = to_db(ctx.now);
+        self.change_token_with(
+            id,
+            ctx,
+            |token, account| {
+                check(token, account)?;
+                token
+                    .set_icon(ctx.actor.clone(), ctx.now)
+                    .map(Some)
+                    .map_err(|error| E::from(StoreError::Transition(error)))
+            },
+            move |conn, token| {
+                let token_id = token.id().to_string();
+                diesel::delete(token_icons::table.find(&token_id)).execute(conn)?;
+                diesel::insert_into(token_icons::table)
+                    .values(IconRow {
+                        token_id,
+                        content_type: icon.content_type,
+                        data: icon.data,
+                        updated_at: now,
+                    })
+                    .execute(conn)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// Removes a token's icon (`check` may refuse first). No change when there is none.
+    pub fn clear_icon<E>(
+        &self,
+        id: TokenId,
+        ctx: &Context,
+        check: impl FnOnce(&Token, &AccountSummary) -> Result<(), E>,
+    ) -> Result<TokenChanged, E>
+    where
+        E: From<StoreError>,
+    {
+        self.change_token_with(
+            id,
+            ctx,
+            |token, account| {
+                check(token, account)?;
+                token
+                    .clear_icon(ctx.actor.clone(), ctx.now)
+                    .map_err(|error| E::from(StoreError::Transition(error)))
+            },
+            |conn, token| {
+                diesel::delete(token_icons::table.find(token.id().to_string())).execute(conn)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// A token's icon.
+    pub fn icon(&self, id: TokenId) -> Result<Option<Icon>, StoreError> {
+        let mut conn = self.conn()?;
+        let row: Option<IconRow> = token_icons::table
+            .find(id.to_string())
+            .select(IconRow::as_select())
+            .first(&mut conn)
+            .optional()?;
+        Ok(row.map(|row| Icon {
+            content_type: row.content_type,
+            data: row.data,
+        }))
+    }
+
+    /// What the request decision needs to know about a token.
+    pub fn token_view(&self, id: TokenId) -> Result<Option<TokenView>, StoreError> {
+        let mut conn = self.conn()?;
+        let Some(row) = load_token_row(&mut conn, id)? else {
+            return Ok(None);
+        };
+        let Some(stored) = stored_tokens(&mut conn, vec![row.clone()])?.pop() else {
+            return Ok(None);
+        };
+        let digest: [u8; 32] = row
+            .secret_hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("secret hash", &row.id))?;
+        let key_id = KeyId::parse(&row.secret_key_id)
+            .ok_or_else(|| corrupt("secret key id", &row.secret_key_id))?;
+        Ok(Some(TokenView {
+            id,
+            name: stored.token.name().to_string(),
+            account_id: stored.account.id,
+            account_type: stored.account.account_type,
+            account_status: stored.account.status,
+            status: stored.token.status(),
+            hash: TokenHash { key_id, digest },
+            modules: stored.token.modules().clone(),
+            revision: stored.token.revision(),
+        }))
+    }
+
+    /// Every token id (for the in-memory id set).
+    pub fn token_ids(&self) -> Result<Vec<TokenId>, StoreError> {
+        let mut conn = self.conn()?;
+        let ids: Vec<String> = tokens::table.select(tokens::id).load(&mut conn)?;
+        ids.iter().map(|id| parse_id(id)).collect()
+    }
+
+    /// Records authenticated uses: one statement for all of them, forward-only (a time never
+    /// moves `lastAccessAt` back). Returns how many tokens moved.
+    pub fn touch_tokens(&self, uses: &[(TokenId, OffsetDateTime)]) -> Result<usize, StoreError> {
+        if uses.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = Sql::new("UPDATE tokens SET last_access_at = CASE id");
+        for (id, at) in uses {
+            sql.push(" WHEN ")
+                .text(id.to_string())
+                .push(" THEN ")
+                .bind(Bind::Time(to_db(*at)));
+        }
+        sql.push(" END WHERE id IN (");
+        for (index, (id, _)) in uses.iter().enumerate() {
+            if index > 0 {
+                sql.push(", ");
+            }
+            sql.text(id.to_string());
+        }
+        sql.push(") AND (last_access_at IS NULL OR last_access_at < CASE id");
+        for (id, at) in uses {
+            sql.push(" WHEN ")
+                .text(id.to_string())
+                .push(" THEN ")
+                .bind(Bind::Time(to_db(*at)));
+        }
+        sql.push(" END)");
+        let mut conn = self.conn()?;
+        execute(&mut conn, &sql).map_err(StoreError::from)
+    }
+
+    /// Records a failed authentication with a known token id (the write-behind calls this).
+    pub fn record_authentication_failure(
+        &self,
+        id: TokenId,
+        reason: FailureReason,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
+        self.change_token::<StoreError>(id, ctx, |token, _| {
+            Ok(Some(token.authentication_failed(reason, ctx.now)))
+        })
+        .map(|_| ())
+    }
+
+    /// Removes `module` from every non-deleted token of `account` that holds it, with a record
+    /// per token (inside the caller's transaction, the chain head already locked).
+    pub(crate) fn cascade_module_removal(
+        &self,
+        conn: &mut AnyConnection,
+        account: AccountId,
+        module: ModuleId,
+        ctx: &Context,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<String> = token_modules::table
+            .inner_join(tokens::table)
+            .filter(tokens::account_id.eq(account.to_string()))
+            .filter(tokens::status.ne(TokenStatus::Deleted.as_str()))
+            .filter(token_modules::module_id.eq(module.to_string()))
+            .select(tokens::id)
+            .order(tokens::id.asc())
+            .load(conn)?;
+        for id in ids {
+            let Some(row) = load_token_row(conn, parse_id(&id)?)? else {
+                continue;
+            };
+            let Some(mut stored) = stored_tokens(conn, vec![row])?.pop() else {
+                continue;
+            };
+            let read_revision = stored.token.revision();
+            if let Some(event) = stored.token.remove_module(module, ctx.now) {
+                write_change(conn, &stored.token, read_revision, &event)?;
+                let system = Context::system(ctx.now);
+                append_record(conn, &self.audit_key, &stored.token, &event, &system)?;
+                Self::signal_change(conn, &id)?;
+            }
+        }
+        Ok(())
+    }
+}

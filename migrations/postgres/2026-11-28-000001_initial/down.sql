@@ -1,0 +1,11 @@
+DROP TABLE change_sequence;
+DROP TABLE audit_records;
+DROP FUNCTION audit_records_append_only();
+DROP TABLE audit_chain_heads;
+DROP TABLE token_icons;
+DROP TABLE token_modules;
+DROP TABLE tokens;
+DROP TABLE account_modules;
+DROP TABLE modules;
+DROP TABLE users;
+DROP TABLE accounts;
