@@ -5,6 +5,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
+# The server on the embedded SQLite default (./data), with demo data; prints a demo token.
+run:
+    cargo run --release -p tollgate -- serve --demo
+
 # Everything CI checks: formatting, lints, the dependency fence, every test.
 test: lint fence
     cargo test --workspace --all-targets --locked
@@ -19,9 +23,12 @@ lint:
 fence:
     ./scripts/check-domain-fence.sh
 
-# Benchmarks: the per-request decision (criterion).
+# Benchmarks: the per-request decision (criterion), the store at 1,000,000 tokens on PostgreSQL,
+# and the REST API over HTTPS on both backends.
 bench:
     cargo bench -p tollgate-domain --bench decision
+    cargo bench -p tollgate-store --bench scale
+    cargo bench -p tollgate --bench api
 
 # What CI runs.
 ci: test

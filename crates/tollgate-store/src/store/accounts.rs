@@ -65,6 +65,31 @@ pub(crate) fn account_summary(
     })
 }
 
+pub(crate) fn account_summaries(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<std::collections::BTreeMap<String, AccountSummary>, StoreError> {
+    let rows: Vec<AccountRow> = accounts::table
+        .filter(accounts::id.eq_any(ids))
+        .select(AccountRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|row| {
+            let key = row.id.clone();
+            let account = row.into_account(ModuleSet::new())?;
+            Ok((
+                key,
+                AccountSummary {
+                    id: account.id,
+                    name: account.name.to_string(),
+                    account_type: account.account_type,
+                    status: account.status,
+                },
+            ))
+        })
+        .collect()
+}
+
 fn module_row(module: &Module) -> ModuleRow {
     ModuleRow {
         id: module.id.to_string(),

@@ -390,12 +390,8 @@ fn order_by<F: Columns>(order: &[SortKey<F>], default: SortKey<F>, id_column: &s
             Direction::Descending => " DESC, ",
         });
     }
-    // Every order ends with the id so pages never overlap.
-    let id_direction = match keys.last().map(|key| key.direction) {
-        Some(Direction::Descending) => " DESC",
-        _ => " ASC",
-    };
-    sql.push(id_column).push(id_direction);
+    // Every order ends with the id (ascending, as the indexes have it) so pages never overlap.
+    sql.push(id_column).push(" ASC");
     sql
 }
 

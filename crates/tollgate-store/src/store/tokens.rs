@@ -11,7 +11,7 @@ use tollgate_domain::{
     TokenHash, TokenId, TokenStatus, TokenView,
 };
 
-use super::accounts::account_summary;
+use super::accounts::{account_summaries, account_summary};
 use super::audit::{append_record, lock_head};
 use super::rows::{IconRow, TokenChanges, TokenRow, corrupt, parse_id, to_db};
 use super::{AccountSummary, Context, Store};
@@ -93,13 +93,12 @@ pub(crate) fn stored_tokens(
 ) -> Result<Vec<StoredToken>, StoreError> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let mut modules = load_token_modules(conn, &ids)?;
-    let mut accounts: BTreeMap<String, AccountSummary> = BTreeMap::new();
+    let mut account_ids: Vec<String> = rows.iter().map(|row| row.account_id.clone()).collect();
+    account_ids.sort_unstable();
+    account_ids.dedup();
+    let accounts = account_summaries(conn, &account_ids)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        if !accounts.contains_key(&row.account_id) {
-            let summary = account_summary(conn, &row.account_id)?;
-            accounts.insert(row.account_id.clone(), summary);
-        }
         let account = accounts
             .get(&row.account_id)
             .cloned()

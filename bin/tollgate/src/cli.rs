@@ -1,0 +1,177 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Tollgate: API tokens for the platform's REST API.
+///
+/// Configuration comes from the environment (TOLLGATE_DATABASE_URL, TOLLGATE_LISTEN,
+/// TOLLGATE_SECRET_KEY, …); see docs/CONFIGURATION.md. Every command that touches the database
+/// migrates it first.
+#[derive(Debug, Parser)]
+#[command(name = "tollgate", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (HTTPS REST API, health, metrics).
+    Serve {
+        /// On an empty database, create a demo account, administrator and token, and print the token.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run pending database migrations.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Bootstrap API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// The module catalog.
+    #[command(subcommand)]
+    Modules(ModulesCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print exactly one JSON object (the REST API's shapes) and nothing else on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// Create an account; it gets the listed modules (default: every module its type allows).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// client, vendor or operations.
+        #[arg(long = "type")]
+        account_type: String,
+        /// Module codes, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        modules: Option<Vec<String>>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List accounts.
+    List {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Set an account's modules (removed modules are removed from its tokens, with audit records).
+    SetModules {
+        /// ACC-dddd-dddd.
+        account: String,
+        /// Module codes, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        modules: Vec<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Set an account's status.
+    SetStatus {
+        /// ACC-dddd-dddd.
+        account: String,
+        /// active or disabled.
+        status: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user.
+    Create {
+        /// ACC-dddd-dddd.
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// Make the user an account administrator.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List users.
+    List {
+        /// Only this account's users.
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token and print its value once.
+    Create {
+        /// ACC-dddd-dddd.
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        name: String,
+        /// Module codes, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        modules: Vec<String>,
+        /// The user recorded as its creator (default: Tollgate itself).
+        #[arg(long)]
+        created_by: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModulesCommand {
+    /// List the catalog.
+    List {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Insert or replace a catalog entry.
+    Upsert {
+        /// MOD-dddd.
+        #[arg(long)]
+        id: String,
+        /// kebab-case code.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Client, Vendor, Operations; comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        account_types: Vec<String>,
+        /// Path prefixes under /public/v1/, comma-separated (may be empty).
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        paths: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify every account's audit chain (exit status 0 only if every chain is intact).
+    Verify {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}

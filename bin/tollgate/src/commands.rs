@@ -1,0 +1,415 @@
+//! The operator commands other than `serve`.
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tollgate_domain::{
+    Account, AccountId, AccountStatus, AccountType, Catalog, DisplayName, Keys, Module, ModuleId,
+    ModuleSet, NewToken, Principal, TokenDescription, TokenName, TokenValue, User, UserId,
+};
+use tollgate_http::RevealPolicy;
+use tollgate_http::dto::{ListDto, ModuleDto, Shape, TokenDto, module_refs};
+use tollgate_store::{Context, NewSecret, Store, StoreError, StoredToken};
+
+use crate::cli::{AccountsCommand, AuditCommand, ModulesCommand, TokensCommand, UsersCommand};
+
+/// Prints one JSON object, or the human text.
+fn print(json_mode: bool, value: &Value, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if json_mode {
+        println!("{}", serde_json::to_string(value)?);
+    } else {
+        println!("{}", human());
+    }
+    Ok(())
+}
+
+fn list_value(data: Vec<Value>) -> Value {
+    let total = data.len();
+    json!({"$meta": {"pagination": {"offset": 0, "limit": total, "total": total}}, "data": data})
+}
+
+fn account_value(account: &Account, catalog: &Catalog) -> Value {
+    json!({
+        "id": account.id.to_string(),
+        "name": account.name.as_str(),
+        "type": account.account_type.as_str(),
+        "status": account.status.as_str(),
+        "modules": module_refs(&account.modules, catalog),
+    })
+}
+
+fn user_value(user: &User) -> Value {
+    json!({
+        "id": user.id.to_string(),
+        "name": user.name.as_str(),
+        "admin": user.admin,
+        "account": {"id": user.account_id.to_string()},
+    })
+}
+
+/// Module codes → a module set, every code checked against the catalog.
+fn modules_by_code(catalog: &Catalog, codes: &[String]) -> anyhow::Result<ModuleSet> {
+    codes
+        .iter()
+        .map(|code| code.trim())
+        .filter(|code| !code.is_empty())
+        .map(|code| {
+            catalog
+                .by_code(code)
+                .map(|module| module.id)
+                .ok_or_else(|| anyhow!("unknown module code {code:?}; see `tollgate modules list`"))
+        })
+        .collect()
+}
+
+fn account_id(text: &str) -> anyhow::Result<AccountId> {
+    AccountId::parse(text).map_err(|error| anyhow!("{text:?}: {error}"))
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// `tollgate accounts …`.
+pub fn accounts(store: &Store, command: AccountsCommand) -> anyhow::Result<()> {
+    let catalog = store.catalog()?;
+    match command {
+        AccountsCommand::Create {
+            name,
+            account_type,
+            modules,
+            json,
+        } => {
+            let kind = AccountType::parse(&account_type).ok_or_else(|| {
+                anyhow!("--type {account_type:?} must be client, vendor or operations")
+            })?;
+            let name = DisplayName::parse("--name", &name)?;
+            let modules = match modules {
+                Some(codes) => modules_by_code(&catalog, &codes)?,
+                None => catalog.allowed_for(kind),
+            };
+            for id in modules.iter() {
+                if let Some(module) = catalog.get(id)
+                    && !module.account_types.contains(kind)
+                {
+                    bail!("module {} is not available to {kind} accounts", module.code);
+                }
+            }
+            let account = store.create_account(&name, kind, &modules, now())?;
+            print(json.json, &account_value(&account, &catalog), || {
+                format!(
+                    "created account {} ({}, {})",
+                    account.id, account.name, account.account_type
+                )
+            })
+        }
+        AccountsCommand::List { json } => {
+            let accounts = store.accounts()?;
+            let value = list_value(
+                accounts
+                    .iter()
+                    .map(|a| account_value(a, &catalog))
+                    .collect(),
+            );
+            print(json.json, &value, || {
+                accounts
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}  {:<10} {:<8} {}",
+                            a.id, a.account_type, a.status, a.name
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        AccountsCommand::SetModules {
+            account,
+            modules,
+            json,
+        } => {
+            let id = account_id(&account)?;
+            let existing = store
+                .account(id)?
+                .ok_or_else(|| anyhow!("account {id} not found"))?;
+            let modules = modules_by_code(&catalog, &modules)?;
+            for module in modules.iter() {
+                if let Some(entry) = catalog.get(module)
+                    && !entry.account_types.contains(existing.account_type)
+                {
+                    bail!(
+                        "module {} is not available to {} accounts",
+                        entry.code,
+                        existing.account_type
+                    );
+                }
+            }
+            let account = store.set_account_modules(id, &modules, &Context::system(now()))?;
+            print(json.json, &account_value(&account, &catalog), || {
+                format!(
+                    "account {} now has {} modules",
+                    account.id,
+                    account.modules.len()
+                )
+            })
+        }
+        AccountsCommand::SetStatus {
+            account,
+            status,
+            json,
+        } => {
+            let id = account_id(&account)?;
+            let status = AccountStatus::parse(&status)
+                .ok_or_else(|| anyhow!("status {status:?} must be active or disabled"))?;
+            let account = store.set_account_status(id, status)?;
+            print(json.json, &account_value(&account, &catalog), || {
+                format!("account {} is {}", account.id, account.status)
+            })
+        }
+    }
+}
+
+/// `tollgate users …`.
+pub fn users(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::Create {
+            account,
+            name,
+            admin,
+            json,
+        } => {
+            let user = store.create_user(
+                account_id(&account)?,
+                &DisplayName::parse("--name", &name)?,
+                admin,
+                now(),
+            )?;
+            print(json.json, &user_value(&user), || {
+                format!(
+                    "created user {} ({}){}",
+                    user.id,
+                    user.name,
+                    if user.admin { ", administrator" } else { "" }
+                )
+            })
+        }
+        UsersCommand::List { account, json } => {
+            let account = account.as_deref().map(account_id).transpose()?;
+            let users = store.users(account)?;
+            let value = list_value(users.iter().map(user_value).collect());
+            print(json.json, &value, || {
+                users
+                    .iter()
+                    .map(|u| {
+                        format!(
+                            "{}  {}  {}{}",
+                            u.id,
+                            u.account_id,
+                            u.name,
+                            if u.admin { " (admin)" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+    }
+}
+
+/// Creates a token as `actor` and returns it with its value (used by `tokens create` and the demo).
+pub fn create_token(
+    store: &Store,
+    keys: &Keys,
+    reveal: RevealPolicy,
+    account: AccountId,
+    name: &str,
+    modules: ModuleSet,
+    actor: Principal,
+) -> anyhow::Result<(StoredToken, TokenValue)> {
+    let name = TokenName::parse(name).map_err(|error| anyhow!("--name: {error}"))?;
+    let ctx = Context {
+        actor,
+        ..Context::system(now())
+    };
+    let mut value = None;
+    let stored = store.create_token::<StoreError>(account, &ctx, |id| {
+        let generated = TokenValue::generate(id, &mut rand::rngs::OsRng);
+        let secret = NewSecret {
+            hash: keys.hash.hash(generated.expose_secret()),
+            sealed: (reveal == RevealPolicy::Audited)
+                .then(|| keys.seal.seal(&generated, &mut rand::rngs::OsRng)),
+        };
+        value = Some(generated);
+        Ok((
+            NewToken {
+                id,
+                account_id: account,
+                name: name.clone(),
+                description: TokenDescription::default(),
+                modules: modules.clone(),
+            },
+            secret,
+        ))
+    })?;
+    let value = value.ok_or_else(|| anyhow!("no value was generated"))?;
+    Ok((stored, value))
+}
+
+/// `tollgate tokens …`.
+pub fn tokens(
+    store: &Store,
+    keys: &Keys,
+    reveal: RevealPolicy,
+    command: TokensCommand,
+) -> anyhow::Result<()> {
+    let TokensCommand::Create {
+        account,
+        name,
+        modules,
+        created_by,
+        json,
+    } = command;
+    let catalog = store.catalog()?;
+    let account = store
+        .account(account_id(&account)?)?
+        .ok_or_else(|| anyhow!("account {account} not found"))?;
+    let modules = modules_by_code(&catalog, &modules)?;
+    let requested: Vec<ModuleId> = modules.iter().collect();
+    catalog
+        .validate_scope(&requested, account.account_type, &account.modules)
+        .map_err(|errors| anyhow!("--modules: {errors}"))?;
+    let actor = match created_by {
+        Some(user) => {
+            let id =
+                UserId::parse(&user).map_err(|error| anyhow!("--created-by {user:?}: {error}"))?;
+            let user = store
+                .user(id)?
+                .ok_or_else(|| anyhow!("user {id} not found"))?;
+            if user.account_id != account.id {
+                bail!("user {id} belongs to another account");
+            }
+            Principal::User {
+                id,
+                name: user.name.to_string(),
+            }
+        }
+        None => Principal::System,
+    };
+    let (stored, value) = create_token(store, keys, reveal, account.id, &name, modules, actor)?;
+    let dto = TokenDto::of(
+        &stored,
+        &catalog,
+        Shape::default(),
+        Some(value.expose_secret().to_owned()),
+    );
+    print(json.json, &serde_json::to_value(&dto)?, || {
+        format!(
+            "created API token {} ({}); its value, shown once:\n{}",
+            dto.id,
+            dto.name,
+            value.expose_secret()
+        )
+    })
+}
+
+/// `tollgate modules …`.
+pub fn modules(store: &Store, command: ModulesCommand) -> anyhow::Result<()> {
+    match command {
+        ModulesCommand::List { json } => {
+            let catalog = store.catalog()?;
+            let list: Vec<ModuleDto> = catalog.modules().iter().map(ModuleDto::of).collect();
+            let total = list.len() as u64;
+            let value = serde_json::to_value(ListDto::new(
+                list,
+                tollgate_domain::query::Page::new(0, total),
+                total,
+            ))?;
+            print(json.json, &value, || {
+                catalog
+                    .modules()
+                    .iter()
+                    .map(|m| {
+                        let kinds: Vec<&str> =
+                            m.account_types.iter().map(AccountType::as_str).collect();
+                        format!(
+                            "{}  {:<28} {:<30} {}",
+                            m.id,
+                            m.code,
+                            kinds.join(","),
+                            m.paths
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        ModulesCommand::Upsert {
+            id,
+            code,
+            name,
+            account_types,
+            paths,
+            description,
+            json,
+        } => {
+            let id = ModuleId::parse(&id).map_err(|error| anyhow!("--id {id:?}: {error}"))?;
+            let kinds = account_types
+                .iter()
+                .map(|kind| {
+                    AccountType::parse(kind.trim()).ok_or_else(|| {
+                        anyhow!("--account-types: {kind:?} must be Client, Vendor or Operations")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let paths: Vec<&str> = paths
+                .iter()
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .collect();
+            let module = Module::new(id, &code, &name, &description, &kinds, &paths)
+                .map_err(|errors| anyhow!("{errors}"))?;
+            store.upsert_module(&module).context("saving the module")?;
+            print(
+                json.json,
+                &serde_json::to_value(ModuleDto::of(&module))?,
+                || format!("saved module {} ({})", module.id, module.code),
+            )
+        }
+    }
+}
+
+/// `tollgate audit verify`: returns whether every chain is intact.
+pub fn audit(store: &Store, command: AuditCommand) -> anyhow::Result<bool> {
+    let AuditCommand::Verify { account, json } = command;
+    let account = account.as_deref().map(account_id).transpose()?;
+    let reports = store.verify_audit(account)?;
+    let intact = reports.iter().all(|r| r.result.is_ok());
+    let value = json!({
+        "intact": intact,
+        "accounts": reports.iter().map(|r| match &r.result {
+            Ok(count) => json!({"id": r.account_id, "intact": true, "records": count}),
+            Err(error) => json!({"id": r.account_id, "intact": false, "error": error.to_string()}),
+        }).collect::<Vec<_>>(),
+    });
+    print(json.json, &value, || {
+        let mut lines: Vec<String> = reports
+            .iter()
+            .map(|r| match &r.result {
+                Ok(count) => format!("{}  intact ({count} records)", r.account_id),
+                Err(error) => format!("{}  BROKEN: {error}", r.account_id),
+            })
+            .collect();
+        lines.push(if intact {
+            "every audit chain is intact".into()
+        } else {
+            "an audit chain is broken".into()
+        });
+        lines.join("\n")
+    })?;
+    Ok(intact)
+}

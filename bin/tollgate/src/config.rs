@@ -1,0 +1,173 @@
+//! Configuration, from the environment, validated at start-up. Every problem is reported with
+//! what to fix, all at once.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `TOLLGATE_DATABASE_URL` | `sqlite://./data/tollgate.db` | `sqlite://relative/path.db`, `sqlite:///abs/path.db` or `postgres://…`; a URL without a scheme is refused |
+//! | `TOLLGATE_DATA_DIR` | the SQLite file's folder, else `./data` | where the generated key and certificate are kept |
+//! | `TOLLGATE_LISTEN` | `127.0.0.1:8443` | the HTTPS listener |
+//! | `TOLLGATE_TLS_CERT`, `TOLLGATE_TLS_KEY` | a self-signed pair generated into the data folder | PEM files (both or neither) |
+//! | `TOLLGATE_HTTP_LISTEN` | none | an optional plain HTTP listener; it refuses everything except trusted proxies |
+//! | `TOLLGATE_SECRET_KEY` | generated into the data folder (mode 0600), SQLite only | base64 of at least 32 random bytes; required with PostgreSQL |
+//! | `TOLLGATE_REVEAL` | `audited` | `audited` or `never` |
+//! | `TOLLGATE_TRUSTED_PROXIES` | none | comma-separated addresses or CIDR ranges of TLS-terminating proxies |
+//! | `RUST_LOG` | `info` | log filter |
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use tollgate_http::RevealPolicy;
+use tollgate_store::DatabaseUrl;
+
+/// Where the TLS certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// Operator-provided PEM files.
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+    /// A self-signed certificate kept in the data folder.
+    SelfSigned,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub backend: tollgate_store::Backend,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub http_listen: Option<SocketAddr>,
+    pub tls: TlsSource,
+    /// The base64 key when given in the environment.
+    pub secret_key: Option<String>,
+    pub reveal: RevealPolicy,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Reads and validates the environment.
+    pub fn from_env() -> Result<Self, String> {
+        let mut problems = Vec::new();
+        let database_url = var("TOLLGATE_DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://./data/tollgate.db".to_owned());
+        let parsed = DatabaseUrl::parse(&database_url);
+        let backend = match &parsed {
+            Ok(url) => url.backend(),
+            Err(error) => {
+                problems.push(format!(
+                    "TOLLGATE_DATABASE_URL: {error} (for example sqlite://./data/tollgate.db or postgres://user@host/db)"
+                ));
+                tollgate_store::Backend::Sqlite
+            }
+        };
+        let data_dir = var("TOLLGATE_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                parsed
+                    .as_ref()
+                    .ok()
+                    .and_then(|url| url.sqlite_path())
+                    .and_then(|path| std::path::Path::new(path).parent().map(PathBuf::from))
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .unwrap_or_else(|| PathBuf::from("./data"))
+            });
+        let address =
+            |name: &str, default: Option<&str>, problems: &mut Vec<String>| -> Option<SocketAddr> {
+                let text = var(name).or(default.map(str::to_owned))?;
+                match text.parse() {
+                    Ok(address) => Some(address),
+                    Err(_) => {
+                        problems.push(format!(
+                            "{name}: {text:?} is not an address:port such as 127.0.0.1:8443"
+                        ));
+                        None
+                    }
+                }
+            };
+        let listen = address("TOLLGATE_LISTEN", Some("127.0.0.1:8443"), &mut problems);
+        let http_listen = address("TOLLGATE_HTTP_LISTEN", None, &mut problems);
+        let tls = match (var("TOLLGATE_TLS_CERT"), var("TOLLGATE_TLS_KEY")) {
+            (Some(cert), Some(key)) => {
+                for (name, path) in [("TOLLGATE_TLS_CERT", &cert), ("TOLLGATE_TLS_KEY", &key)] {
+                    if !std::path::Path::new(path).is_file() {
+                        problems.push(format!("{name}: {path} is not a readable file"));
+                    }
+                }
+                TlsSource::Files {
+                    cert: cert.into(),
+                    key: key.into(),
+                }
+            }
+            (None, None) => TlsSource::SelfSigned,
+            _ => {
+                problems.push("TOLLGATE_TLS_CERT and TOLLGATE_TLS_KEY go together: set both, or neither for a self-signed certificate".into());
+                TlsSource::SelfSigned
+            }
+        };
+        let secret_key = var("TOLLGATE_SECRET_KEY");
+        if let Some(key) = &secret_key {
+            if let Err(error) = tollgate_domain::ServerKey::from_base64(key) {
+                problems.push(format!("TOLLGATE_SECRET_KEY {error}; generate one with: head -c 32 /dev/urandom | base64"));
+            }
+        } else if backend == tollgate_store::Backend::Postgres {
+            problems.push(
+                "TOLLGATE_SECRET_KEY is required with PostgreSQL (every instance needs the same key); generate one with: head -c 32 /dev/urandom | base64".into(),
+            );
+        }
+        let reveal = match var("TOLLGATE_REVEAL") {
+            None => RevealPolicy::Audited,
+            Some(text) => RevealPolicy::parse(&text).unwrap_or_else(|| {
+                problems.push(format!(
+                    "TOLLGATE_REVEAL: {text:?} must be audited or never"
+                ));
+                RevealPolicy::Audited
+            }),
+        };
+        let mut trusted_proxies = Vec::new();
+        for part in var("TOLLGATE_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let parsed = part
+                .parse::<IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(IpNet::from));
+            match parsed {
+                Ok(net) => trusted_proxies.push(net),
+                Err(_) => problems.push(format!(
+                    "TOLLGATE_TRUSTED_PROXIES: {part:?} is not an address or CIDR range such as 10.0.0.5 or 10.0.0.0/24"
+                )),
+            }
+        }
+        match (listen, problems.is_empty()) {
+            (Some(listen), true) => Ok(Self {
+                database_url,
+                backend,
+                data_dir,
+                listen,
+                http_listen,
+                tls,
+                secret_key,
+                reveal,
+                trusted_proxies,
+            }),
+            _ => Err(format!(
+                "the configuration needs fixing:\n  - {}",
+                problems.join("\n  - ")
+            )),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `tollgate`: the server and the operator CLI. Configuration, logging, wiring; nothing else.
+
+mod cli;
+mod commands;
+mod config;
+mod serve;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .target(env_logger::Target::Stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("tollgate: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let config = Config::from_env().map_err(anyhow::Error::msg)?;
+    let key = setup::server_key(&config)?;
+    let keys = key.derive();
+    let store = setup::store(&config, &keys)?;
+    match cli.command {
+        Command::Serve { demo } => serve::serve(&config, keys, store, demo).map(|()| true),
+        Command::Migrate => {
+            // Opening the store migrated it.
+            println!("the database is up to date");
+            Ok(true)
+        }
+        Command::Accounts(command) => commands::accounts(&store, command).map(|()| true),
+        Command::Users(command) => commands::users(&store, command).map(|()| true),
+        Command::Tokens(command) => {
+            commands::tokens(&store, &keys, config.reveal, command).map(|()| true)
+        }
+        Command::Modules(command) => commands::modules(&store, command).map(|()| true),
+        Command::Audit(command) => commands::audit(&store, command),
+    }
+}

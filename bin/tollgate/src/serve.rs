@@ -1,0 +1,95 @@
+//! `tollgate serve`: bind, build the state, run until SIGTERM/SIGINT.
+
+use std::net::TcpListener;
+
+use anyhow::Context as _;
+use tollgate_domain::{AccountType, DisplayName, Keys, Principal};
+use tollgate_http::{AppState, Listeners, Settings};
+use tollgate_store::Store;
+
+use crate::config::Config;
+use crate::{commands, setup};
+
+/// On an empty database: a demo Client account, its administrator, and a token holding every
+/// module of the account. Prints the token and keeps it in `<data>/demo-token.txt` (mode 0600).
+fn demo(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
+    if !store.accounts()?.is_empty() {
+        log::info!("--demo: the database already has accounts; no demo data created");
+        return Ok(());
+    }
+    let catalog = store.catalog()?;
+    let now = time::OffsetDateTime::now_utc();
+    let modules = catalog.allowed_for(AccountType::Client);
+    let account = store.create_account(
+        &DisplayName::parse("name", "Demo Client")?,
+        AccountType::Client,
+        &modules,
+        now,
+    )?;
+    let admin = store.create_user(
+        account.id,
+        &DisplayName::parse("name", "Demo Admin")?,
+        true,
+        now,
+    )?;
+    let actor = Principal::User {
+        id: admin.id,
+        name: admin.name.to_string(),
+    };
+    let (token, value) = commands::create_token(
+        store,
+        keys,
+        config.reveal,
+        account.id,
+        "Demo token",
+        modules,
+        actor,
+    )?;
+    let path = config.data_dir.join("demo-token.txt");
+    setup::write_private(&path, format!("{}\n", value.expose_secret()).as_bytes())?;
+    println!(
+        "demo account {} ({}), administrator {} ({})",
+        account.id, account.name, admin.id, admin.name
+    );
+    println!(
+        "demo API token {} (all modules); its value, also in {}:",
+        token.token.id(),
+        path.display()
+    );
+    println!("{}", value.expose_secret());
+    Ok(())
+}
+
+/// Runs the server.
+pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyhow::Result<()> {
+    if with_demo {
+        demo(config, &keys, &store)?;
+    }
+    let tls = setup::tls(config)?;
+    let https = TcpListener::bind(config.listen)
+        .with_context(|| format!("binding TOLLGATE_LISTEN {}", config.listen))?;
+    let http = config
+        .http_listen
+        .map(|address| {
+            TcpListener::bind(address)
+                .with_context(|| format!("binding TOLLGATE_HTTP_LISTEN {address}"))
+        })
+        .transpose()?;
+    let https_address = https.local_addr()?;
+    let settings = Settings {
+        reveal: config.reveal,
+        trusted_proxies: config.trusted_proxies.clone(),
+    };
+    let state = AppState::new(store, keys, settings);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    actix_web::rt::System::new().block_on(async move {
+        let server = tollgate_http::serve(state, tls, Listeners { https, http }, workers)?;
+        log::info!("listening on https://{https_address}");
+        println!("Tollgate is listening on https://{https_address}");
+        server.await
+    })?;
+    log::info!("stopped");
+    Ok(())
+}

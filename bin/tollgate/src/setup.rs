@@ -1,0 +1,109 @@
+//! Turning the configuration into running parts: the server key, the store, the TLS
+//! configuration.
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use tollgate_domain::{Keys, ServerKey};
+use tollgate_store::{PoolOptions, Store};
+
+use crate::config::{Config, TlsSource};
+
+/// Writes `contents` to a new file readable only by its owner.
+pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+/// The server key: from the environment, or (SQLite only) the data folder's `secret.key`,
+/// generated on first use.
+pub fn server_key(config: &Config) -> anyhow::Result<ServerKey> {
+    if let Some(text) = &config.secret_key {
+        return ServerKey::from_base64(text)
+            .map_err(|error| anyhow::anyhow!("TOLLGATE_SECRET_KEY {error}"));
+    }
+    if config.backend != tollgate_store::Backend::Sqlite {
+        bail!("TOLLGATE_SECRET_KEY is required with PostgreSQL");
+    }
+    let path = config.data_dir.join("secret.key");
+    if path.exists() {
+        let mode = fs::metadata(&path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            log::warn!(
+                "{} is readable by others (mode {:o}); chmod 600 it",
+                path.display(),
+                mode & 0o777
+            );
+        }
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return ServerKey::from_base64(&text)
+            .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()));
+    }
+    let (key, text) = ServerKey::generate(&mut rand::rngs::OsRng);
+    write_private(&path, format!("{}\n", text.as_str()).as_bytes())?;
+    log::info!("generated a server key in {}", path.display());
+    Ok(key)
+}
+
+/// Opens the store (running migrations first).
+pub fn store(config: &Config, keys: &Keys) -> anyhow::Result<Store> {
+    Store::open(
+        &config.database_url,
+        keys.audit.clone(),
+        PoolOptions::default(),
+    )
+    .with_context(|| "opening the database".to_owned())
+}
+
+/// The TLS configuration: the operator's files, or a self-signed certificate kept in the data
+/// folder (generated on first use).
+pub fn tls(config: &Config) -> anyhow::Result<rustls::ServerConfig> {
+    let (cert, key) = match &config.tls {
+        TlsSource::Files { cert, key } => (
+            fs::read(cert)
+                .with_context(|| format!("reading TOLLGATE_TLS_CERT {}", cert.display()))?,
+            fs::read(key).with_context(|| format!("reading TOLLGATE_TLS_KEY {}", key.display()))?,
+        ),
+        TlsSource::SelfSigned => {
+            let cert_path = config.data_dir.join("tls").join("cert.pem");
+            let key_path = config.data_dir.join("tls").join("key.pem");
+            if !cert_path.exists() || !key_path.exists() {
+                let mut names = vec![
+                    "localhost".to_owned(),
+                    "127.0.0.1".to_owned(),
+                    "::1".to_owned(),
+                ];
+                let host = config.listen.ip().to_string();
+                if !names.contains(&host) && !config.listen.ip().is_unspecified() {
+                    names.push(host);
+                }
+                let generated = rcgen::generate_simple_self_signed(names)
+                    .context("generating a self-signed certificate")?;
+                write_private(&key_path, generated.key_pair.serialize_pem().as_bytes())?;
+                fs::create_dir_all(config.data_dir.join("tls"))?;
+                fs::write(&cert_path, generated.cert.pem())?;
+                log::info!(
+                    "generated a self-signed certificate in {}",
+                    cert_path.display()
+                );
+            }
+            (fs::read(&cert_path)?, fs::read(&key_path)?)
+        }
+    };
+    tollgate_http::tls_config(&cert, &key).map_err(|error| anyhow::anyhow!("TLS: {error}"))
+}

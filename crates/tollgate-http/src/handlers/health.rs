@@ -1,0 +1,42 @@
+//! `/healthz` (the process answers), `/readyz` (the database answers), `/metrics`
+//! (Prometheus text), and the OpenAPI document.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::json;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
+        .route("/public/v1/openapi.json", web::get().to(openapi));
+}
+
+async fn healthz() -> Result<HttpResponse, ApiError> {
+    json(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    web::block(move || store.ping()).await??;
+    json(StatusCode::OK, &json!({"status": "ready"}))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        ))
+        .body(state.metrics.render())
+}
+
+async fn openapi() -> Result<HttpResponse, ApiError> {
+    json(StatusCode::OK, &crate::openapi::document())
+}

@@ -1,0 +1,34 @@
+//! Request handlers, one file per area, each with its `configure`.
+
+pub mod audit;
+pub mod health;
+pub mod icons;
+pub mod modules;
+pub mod tokens;
+
+use actix_web::HttpResponse;
+use actix_web::http::header::{self, HeaderValue};
+use serde::Serialize;
+use tollgate_domain::TokenId;
+
+use crate::error::ApiError;
+
+/// A JSON response that no cache may keep.
+pub fn json<T: Serialize>(
+    status: actix_web::http::StatusCode,
+    body: &T,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(HttpResponse::build(status)
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ))
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .body(bytes))
+}
+
+/// A token id from the path; a malformed one is simply not found.
+pub fn token_id(text: &str) -> Result<TokenId, ApiError> {
+    TokenId::parse(text).map_err(|_| ApiError::NotFound("API token not found".into()))
+}

@@ -1,0 +1,557 @@
+//! `/public/v1/accounts/api-tokens`: create, list, read (with reveal), update, delete, enable,
+//! disable.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rand::rngs::OsRng;
+use tollgate_domain::permission::{
+    Target, authorize_collection, authorize_create, authorize_token,
+};
+use tollgate_domain::query::TokenField;
+use tollgate_domain::{
+    AccountId, Actor, Catalog, FieldError, ModuleId, ModuleSet, NewToken, Operation, Token,
+    TokenDescription, TokenName, TokenPatch, TokenValue, ValidationErrors,
+};
+use tollgate_store::{NewSecret, StoredToken};
+
+use super::{json, token_id};
+use crate::auth::Caller;
+use crate::body::read_json;
+use crate::dto::{
+    CreateTokenBody, EmptyBody, IdRef, ListDto, Shape, TokenDto, UpdateTokenBody, icon_path,
+};
+use crate::error::ApiError;
+use crate::middleware::method_not_allowed;
+use crate::rql::parse_list_query;
+use crate::state::{AppState, RevealPolicy};
+
+/// Registers the routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/public/v1/accounts/api-tokens")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/public/v1/accounts/api-tokens/{id}")
+            .route(web::get().to(read))
+            .route(web::put().to(update))
+            .route(web::delete().to(delete))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/public/v1/accounts/api-tokens/{id}/enable")
+            .route(web::post().to(enable))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/public/v1/accounts/api-tokens/{id}/disable")
+            .route(web::post().to(disable))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+const SELECTABLE: &[&str] = &["audit", "token", "modules"];
+
+/// Parses module references: each a valid `MOD-dddd` id, errors named by position.
+pub fn module_ids(refs: &[IdRef], errors: &mut ValidationErrors) -> Vec<ModuleId> {
+    refs.iter()
+        .enumerate()
+        .filter_map(|(index, module)| {
+            errors.take(
+                ModuleId::parse(&module.id)
+                    .map_err(|e| FieldError::new(format!("modules[{index}].id"), e.to_string())),
+            )
+        })
+        .collect()
+}
+
+fn shape_of(select: &crate::rql::Selection) -> Shape {
+    Shape {
+        audit: select.includes("audit"),
+        without_modules: select.excludes("modules"),
+    }
+}
+
+/// Loads a token for a caller, applying the read permission (404 for what it cannot see).
+async fn load_visible(
+    state: &AppState,
+    caller: &Caller,
+    id: tollgate_domain::TokenId,
+) -> Result<StoredToken, ApiError> {
+    let store = state.store.clone();
+    let stored = web::block(move || store.token(id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound("API token not found".into()))?;
+    let target = Target {
+        id,
+        account_id: stored.account.id,
+        status: stored.token.status(),
+        resulting_modules: stored.token.modules(),
+    };
+    authorize_token(
+        &caller.actor,
+        Operation::ReadToken,
+        &target,
+        caller.catalog.well_known(),
+    )?;
+    Ok(stored)
+}
+
+async fn create(
+    req: HttpRequest,
+    payload: web::Payload,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let known = *caller.catalog.well_known();
+    authorize_collection(&caller.actor, Operation::CreateToken, &known)?;
+    let body: CreateTokenBody = read_json(&req, payload, false).await?;
+    let mut errors = ValidationErrors::default();
+    let name = match &body.name {
+        Some(name) => errors.take(TokenName::parse(name)),
+        None => {
+            errors.push(FieldError::new("name", "is required"));
+            None
+        }
+    };
+    let description = match &body.description {
+        Some(text) => errors.take(TokenDescription::parse(text)),
+        None => Some(TokenDescription::default()),
+    };
+    if body.icon.as_deref().is_some_and(|icon| !icon.is_empty()) {
+        errors.push(FieldError::new(
+            "icon",
+            "must be empty; upload an icon with PUT …/api-tokens/{id}/icon",
+        ));
+    }
+    let requested = match &body.modules {
+        Some(refs) => module_ids(refs, &mut errors),
+        None => {
+            errors.push(FieldError::new(
+                "modules",
+                "is required: list at least one module",
+            ));
+            Vec::new()
+        }
+    };
+    let own = caller.actor.account().map(|account| account.id);
+    let account_id = match (&body.account, own) {
+        (Some(account), _) => match AccountId::parse(&account.id) {
+            Ok(id) => Some(id),
+            Err(error) => {
+                errors.push(FieldError::new("account.id", error.to_string()));
+                None
+            }
+        },
+        (None, own) => own,
+    };
+    let Some(account_id) = account_id else {
+        return Err(ApiError::Validation(errors));
+    };
+    if own.is_some_and(|own| own != account_id) && !caller.actor.has_pam(&known) {
+        return Err(ApiError::Forbidden(
+            "callers act within their own account".into(),
+        ));
+    }
+    let store = state.store.clone();
+    let account = web::block(move || store.account(account_id))
+        .await??
+        .ok_or_else(|| {
+            ApiError::Validation(
+                FieldError::new("account.id", format!("{account_id} does not exist")).into(),
+            )
+        })?;
+    let scope = if body.modules.is_some() {
+        match caller
+            .catalog
+            .validate_scope(&requested, account.account_type, &account.modules)
+        {
+            Ok(scope) => Some(scope),
+            Err(scope_errors) => {
+                for (field, messages) in scope_errors.0 {
+                    for message in messages {
+                        errors.push(FieldError::new(field.clone(), message));
+                    }
+                }
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let (Some(name), Some(description), Some(scope)) = (name, description, scope) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    authorize_create(&caller.actor, account_id, &scope, &known)?;
+
+    let ctx = caller.context();
+    let keys = state.keys.clone();
+    let reveal = state.settings.reveal;
+    let store = state.store.clone();
+    let (stored, value) = web::block(move || -> Result<(StoredToken, TokenValue), ApiError> {
+        let mut value = None;
+        let stored = store.create_token::<ApiError>(account_id, &ctx, |id| {
+            let generated = TokenValue::generate(id, &mut OsRng);
+            let secret = NewSecret {
+                hash: keys.hash.hash(generated.expose_secret()),
+                sealed: (reveal == RevealPolicy::Audited)
+                    .then(|| keys.seal.seal(&generated, &mut OsRng)),
+            };
+            value = Some(generated);
+            Ok((
+                NewToken {
+                    id,
+                    account_id,
+                    name: name.clone(),
+                    description: description.clone(),
+                    modules: scope.clone(),
+                },
+                secret,
+            ))
+        })?;
+        let value = value.ok_or_else(|| ApiError::Internal("no value was generated".into()))?;
+        Ok((stored, value))
+    })
+    .await??;
+    let dto = TokenDto::of(
+        &stored,
+        &caller.catalog,
+        Shape::default(),
+        Some(value.expose_secret().to_owned()),
+    );
+    let mut response = json(StatusCode::CREATED, &dto)?;
+    if let Ok(location) = actix_web::http::header::HeaderValue::from_str(&format!(
+        "/public/v1/accounts/api-tokens/{}",
+        dto.id
+    )) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn list(
+    req: HttpRequest,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let visibility = authorize_collection(
+        &caller.actor,
+        Operation::ListTokens,
+        caller.catalog.well_known(),
+    )?;
+    let request = parse_list_query::<TokenField>(req.query_string(), SELECTABLE)
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    if request.select.includes("token") {
+        return Err(ApiError::BadRequest(
+            "select=+token is allowed only when reading one token".into(),
+        ));
+    }
+    let shape = shape_of(&request.select);
+    let store = state.store.clone();
+    let query = request.query;
+    let page = web::block(move || store.list_tokens(visibility, &query)).await??;
+    let catalog = caller.catalog.clone();
+    json(
+        StatusCode::OK,
+        &ListDto::from_page(&page, |stored| TokenDto::of(stored, &catalog, shape, None)),
+    )
+}
+
+async fn read(
+    req: HttpRequest,
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = token_id(&path)?;
+    let request = parse_list_query::<TokenField>(req.query_string(), SELECTABLE)
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let shape = shape_of(&request.select);
+    let stored = load_visible(&state, &caller, id).await?;
+    let self_read = matches!(&caller.actor, Actor::Token { id: own, .. } if *own == id);
+    let value = if self_read {
+        // A token reading itself gets the value it presented: nothing is decrypted.
+        caller
+            .presented
+            .as_ref()
+            .map(|value| value.expose_secret().to_owned())
+    } else if request.select.includes("token") {
+        Some(reveal(&state, &caller, id).await?)
+    } else {
+        None
+    };
+    json(
+        StatusCode::OK,
+        &TokenDto::of(&stored, &caller.catalog, shape, value),
+    )
+}
+
+/// An audited reveal by an account administrator.
+pub async fn reveal(
+    state: &AppState,
+    caller: &Caller,
+    id: tollgate_domain::TokenId,
+) -> Result<String, ApiError> {
+    let store = state.store.clone();
+    let ctx = caller.context();
+    let actor = caller.actor.clone();
+    let catalog = caller.catalog.clone();
+    let (_, sealed) = web::block(move || {
+        store.reveal_token::<ApiError>(id, &ctx, |token, account| {
+            let target = Target {
+                id,
+                account_id: account.id,
+                status: token.status(),
+                resulting_modules: token.modules(),
+            };
+            authorize_token(
+                &actor,
+                Operation::RevealToken,
+                &target,
+                catalog.well_known(),
+            )
+            .map_err(ApiError::from)
+        })
+    })
+    .await??;
+    let sealed = sealed.ok_or_else(|| {
+        ApiError::Conflict(
+            "this token's value cannot be shown again (it was created with TOLLGATE_REVEAL=never)"
+                .into(),
+        )
+    })?;
+    let value = state.keys.seal.open(id, &sealed).map_err(|error| {
+        ApiError::Internal(format!("could not open the sealed value of {id}: {error}"))
+    })?;
+    Ok(value.expose_secret().to_owned())
+}
+
+fn echo_errors(body: &UpdateTokenBody, stored: &StoredToken, errors: &mut ValidationErrors) {
+    let token = &stored.token;
+    let id = token.id().to_string();
+    if body.id.as_ref().is_some_and(|sent| *sent != id) {
+        errors.push(FieldError::new("id", "cannot be changed"));
+    }
+    if body
+        .account
+        .as_ref()
+        .is_some_and(|sent| sent.id != stored.account.id.to_string())
+    {
+        errors.push(FieldError::new("account", "cannot be changed"));
+    }
+    if body
+        .status
+        .as_ref()
+        .is_some_and(|sent| sent != token.status().as_str())
+    {
+        errors.push(FieldError::new(
+            "status",
+            "cannot be changed here; use …/enable, …/disable or DELETE",
+        ));
+    }
+    let icon = if token.parts().has_icon {
+        icon_path(&id)
+    } else {
+        String::new()
+    };
+    if body.icon.as_ref().is_some_and(|sent| *sent != icon) {
+        errors.push(FieldError::new(
+            "icon",
+            "cannot be changed here; use PUT or DELETE …/icon",
+        ));
+    }
+}
+
+async fn update(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = token_id(&path)?;
+    let stored = load_visible(&state, &caller, id).await?;
+    let body: UpdateTokenBody = read_json(&req, payload, false).await?;
+    let mut errors = ValidationErrors::default();
+    echo_errors(&body, &stored, &mut errors);
+    let name = body
+        .name
+        .as_ref()
+        .and_then(|name| errors.take(TokenName::parse(name)));
+    let description = body
+        .description
+        .as_ref()
+        .and_then(|text| errors.take(TokenDescription::parse(text)));
+    let modules = match &body.modules {
+        Some(refs) => {
+            let ids = module_ids(refs, &mut errors);
+            let store = state.store.clone();
+            let account_id = stored.account.id;
+            let account = web::block(move || store.account(account_id))
+                .await??
+                .ok_or_else(|| ApiError::NotFound("account not found".into()))?;
+            match caller
+                .catalog
+                .validate_scope(&ids, account.account_type, &account.modules)
+            {
+                Ok(scope) => Some(scope),
+                Err(scope_errors) => {
+                    for (field, messages) in scope_errors.0 {
+                        for message in messages {
+                            errors.push(FieldError::new(field.clone(), message));
+                        }
+                    }
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let patch = TokenPatch {
+        name,
+        description,
+        modules,
+    };
+    let revision = body.revision;
+    change(
+        &state,
+        &caller,
+        id,
+        Operation::UpdateToken,
+        move |token, by, now| {
+            token
+                .update(patch, revision, by, now)
+                .map_err(ApiError::from)
+        },
+    )
+    .await
+}
+
+type Apply = dyn FnOnce(
+        &mut Token,
+        tollgate_domain::Principal,
+        time::OffsetDateTime,
+    ) -> Result<Option<tollgate_domain::TokenEvent>, ApiError>
+    + Send;
+
+/// Applies a change with the permission check inside the store's transaction (on the token as
+/// it is then), and renders the result.
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: tollgate_domain::TokenId,
+    operation: Operation,
+    apply: impl FnOnce(
+        &mut Token,
+        tollgate_domain::Principal,
+        time::OffsetDateTime,
+    ) -> Result<Option<tollgate_domain::TokenEvent>, ApiError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let stored = change_token(state, caller, id, operation, Box::new(apply)).await?;
+    json(
+        StatusCode::OK,
+        &TokenDto::of(&stored, &caller.catalog, Shape::default(), None),
+    )
+}
+
+async fn change_token(
+    state: &AppState,
+    caller: &Caller,
+    id: tollgate_domain::TokenId,
+    operation: Operation,
+    apply: Box<Apply>,
+) -> Result<StoredToken, ApiError> {
+    let store = state.store.clone();
+    let ctx = caller.context();
+    let actor = caller.actor.clone();
+    let catalog: std::sync::Arc<Catalog> = caller.catalog.clone();
+    let changed = web::block(move || {
+        store.change_token::<ApiError>(id, &ctx, |token, account| {
+            // Permission on the token as it will be (for the no-escalation rule), checked first.
+            let mut preview = token.clone();
+            let event = apply(&mut preview, ctx.actor.clone(), ctx.now);
+            let resulting: ModuleSet = preview.modules().clone();
+            let target = Target {
+                id,
+                account_id: account.id,
+                status: token.status(),
+                resulting_modules: &resulting,
+            };
+            authorize_token(&actor, operation, &target, catalog.well_known())?;
+            let event = event?;
+            *token = preview;
+            Ok(event)
+        })
+    })
+    .await??;
+    Ok(changed.token)
+}
+
+async fn delete(
+    path: web::Path<String>,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = token_id(&path)?;
+    change_token(
+        &state,
+        &caller,
+        id,
+        Operation::DeleteToken,
+        Box::new(|token, by, now| token.delete(by, now).map(Some).map_err(ApiError::from)),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+async fn enable(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = token_id(&path)?;
+    let _: EmptyBody = read_json(&req, payload, true).await?;
+    change(
+        &state,
+        &caller,
+        id,
+        Operation::EnableToken,
+        |token, by, now| token.enable(by, now).map(Some).map_err(ApiError::from),
+    )
+    .await
+}
+
+async fn disable(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = token_id(&path)?;
+    let _: EmptyBody = read_json(&req, payload, true).await?;
+    change(
+        &state,
+        &caller,
+        id,
+        Operation::DisableToken,
+        |token, by, now| token.disable(by, now).map(Some).map_err(ApiError::from),
+    )
+    .await
+}

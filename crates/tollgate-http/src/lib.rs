@@ -1,0 +1,28 @@
+//! Tollgate's HTTP layer (actix-web).
+//!
+//! - [`server`]: `serve(state, tls, listeners, workers)` — the server as a function of its
+//!   inputs — and `configure`, every route.
+//! - [`handlers`]: one file per area (tokens, icons, modules, audit records, health).
+//! - [`auth`]: the bearer token of a request, verified through the domain's decision, as an
+//!   `Actor`.
+//! - [`rql`]: list query strings (RQL filter, `select`, `order`, `limit`, `offset`).
+//! - [`dto`], [`body`]: the JSON shapes and body reading (413, 415, 400).
+//! - [`error`]: the one error → HTTP mapping (problem details).
+//! - [`middleware`]: trace ids, request metadata, HTTPS enforcement, metrics, problem bodies.
+//! - [`metrics`], [`openapi`], [`state`].
+
+pub mod auth;
+pub mod body;
+pub mod dto;
+pub mod error;
+pub mod handlers;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod rql;
+pub mod server;
+pub mod state;
+
+pub use error::ApiError;
+pub use server::{Listeners, configure, serve, tls_config};
+pub use state::{AppState, RevealPolicy, Settings};

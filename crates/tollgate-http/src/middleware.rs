@@ -1,0 +1,216 @@
+//! The request middleware: trace id (`X-Request-Id`, honouring W3C `traceparent`), request
+//! metadata for audit records, HTTPS enforcement, metrics, and problem bodies for every error.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
+use rand::RngCore;
+use tollgate_audit::RequestInfo;
+use tollgate_domain::authz::Transport;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What a request carries besides its content: its trace id, where it came from, and how.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    /// `00-<32 hex>-<16 hex>-<2 hex>`.
+    pub trace_id: String,
+    /// The client's address (behind a trusted proxy, the first `X-Forwarded-For` entry).
+    pub ip: Option<String>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+    /// HTTPS or plain HTTP (a trusted proxy's `X-Forwarded-Proto: https` counts as HTTPS).
+    pub transport: Transport,
+}
+
+impl RequestMeta {
+    /// The request details an audit record keeps.
+    pub fn request_info(&self) -> RequestInfo {
+        RequestInfo {
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+            correlation_id: Some(self.trace_id.clone()),
+        }
+    }
+
+    /// The metadata of `req` (set by [`trace`]; a fresh one when missing, for safety).
+    pub fn of(req: &HttpRequest) -> RequestMeta {
+        req.extensions()
+            .get::<RequestMeta>()
+            .cloned()
+            .unwrap_or_else(|| RequestMeta {
+                trace_id: new_trace_id(None),
+                ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+                user_agent: None,
+                transport: Transport::Https,
+            })
+    }
+}
+
+/// Marks a connection accepted on the plain HTTP listener.
+#[derive(Debug, Clone, Copy)]
+pub struct PlainConnection;
+
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// A valid incoming `traceparent` is kept; otherwise a new trace id is made.
+pub fn new_trace_id(traceparent: Option<&str>) -> String {
+    if let Some(parent) = traceparent {
+        let parts: Vec<&str> = parent.trim().split('-').collect();
+        if let [version, trace, span, flags] = parts.as_slice()
+            && is_hex(version, 2)
+            && *version != "ff"
+            && is_hex(trace, 32)
+            && trace.bytes().any(|b| b != b'0')
+            && is_hex(span, 16)
+            && is_hex(flags, 2)
+        {
+            return format!("{version}-{trace}-{span}-{flags}");
+        }
+    }
+    let trace = ulid::Ulid::new().0;
+    let span = rand::thread_rng().next_u64();
+    format!("00-{trace:032x}-{span:016x}-00")
+}
+
+fn client_ip(req: &ServiceRequest, trusted: bool) -> Option<IpAddr> {
+    let peer = req.peer_addr().map(|addr| addr.ip());
+    if trusted
+        && let Some(forwarded) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded
+            .split(',')
+            .next()
+            .and_then(|ip| ip.trim().parse().ok())
+    {
+        return Some(first);
+    }
+    peer
+}
+
+fn forwarded_https(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The middleware. Wrap the whole app with `actix_web::middleware::from_fn(trace)`.
+pub async fn trace(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let trace_id = new_trace_id(
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let plain = req.conn_data::<PlainConnection>().is_some();
+    let peer_trusted = match (&state, req.peer_addr()) {
+        (Some(state), Some(peer)) => state.settings.is_trusted_proxy(peer.ip()),
+        _ => false,
+    };
+    let transport = if !plain || (peer_trusted && forwarded_https(&req)) {
+        Transport::Https
+    } else {
+        Transport::Http
+    };
+    let meta = RequestMeta {
+        trace_id: trace_id.clone(),
+        ip: client_ip(&req, peer_trusted).map(|ip| ip.to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+        transport,
+    };
+    req.extensions_mut().insert(meta);
+    let method = req.method().to_string();
+
+    let mut response = if transport == Transport::Http {
+        // Refused before any credential is looked at.
+        let http = ApiError::HttpsRequired.to_response(&trace_id);
+        req.into_response(http)
+    } else {
+        let response = next.call(req).await?.map_into_boxed_body();
+        problem_for_errors(response, &trace_id)
+    };
+
+    if let Ok(value) = HeaderValue::from_str(&trace_id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    if let Some(state) = state {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "(unmatched)".to_owned());
+        state.metrics.observe(
+            &route,
+            &method,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
+    Ok(response)
+}
+
+/// Every error response becomes a problem body with the trace id.
+fn problem_for_errors(
+    response: ServiceResponse<BoxBody>,
+    trace_id: &str,
+) -> ServiceResponse<BoxBody> {
+    let Some(error) = response.response().error() else {
+        return response;
+    };
+    let replacement = if let Some(api) = error.as_error::<ApiError>() {
+        api.to_response(trace_id)
+    } else {
+        let status = error.as_response_error().status_code();
+        let api = match status.as_u16() {
+            400 => ApiError::BadRequest(error.to_string()),
+            404 => ApiError::NotFound(error.to_string()),
+            405 => ApiError::MethodNotAllowed,
+            413 => ApiError::PayloadTooLarge(0),
+            415 => ApiError::UnsupportedMediaType(error.to_string()),
+            s if s < 500 => ApiError::BadRequest(error.to_string()),
+            _ => ApiError::Internal(error.to_string()),
+        };
+        let mut http = api.to_response(trace_id);
+        *http.status_mut() = status;
+        http
+    };
+    response.into_response(replacement)
+}
+
+/// The default service: 404 for unknown paths.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such endpoint".into()))
+}
+
+/// The default of each resource: 405 for a known path with another method.
+pub async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// True when the error would be a 5xx (for logging).
+pub fn is_server_error(error: &ApiError) -> bool {
+    error.status_code().is_server_error()
+}

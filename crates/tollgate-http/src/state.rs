@@ -1,0 +1,91 @@
+//! What every handler shares.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use tollgate_domain::Keys;
+use tollgate_store::Store;
+
+use crate::metrics::Metrics;
+
+/// Whether a token's value can be shown again (`TOLLGATE_REVEAL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealPolicy {
+    /// Keep a sealed copy; administrators can reveal it again, each time with an audit record.
+    Audited,
+    /// Keep no recoverable copy: the value is shown once, at creation.
+    Never,
+}
+
+impl RevealPolicy {
+    /// Parses `audited` or `never`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "audited" => Some(Self::Audited),
+            "never" => Some(Self::Never),
+            _ => None,
+        }
+    }
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `TOLLGATE_REVEAL`.
+    pub reveal: RevealPolicy,
+    /// `TOLLGATE_TRUSTED_PROXIES`: TLS-terminating proxies allowed to use the plain listener.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Settings {
+    /// True when `address` is a trusted proxy.
+    pub fn is_trusted_proxy(&self, address: IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .any(|net| net.contains(&address))
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            reveal: RevealPolicy::Audited,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// The application state (one per server, shared by every worker).
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The purpose keys.
+    pub keys: Arc<Keys>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// A state over `store` with `keys` and `settings`.
+    pub fn new(store: Store, keys: Keys, settings: Settings) -> Self {
+        Self {
+            store,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
