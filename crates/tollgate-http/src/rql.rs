@@ -151,6 +151,12 @@ pub enum RqlError {
         /// The term (shortened).
         term: String,
     },
+    /// A decoded term holds a NUL character.
+    #[error("a query-string term contains a NUL character (%00): {term}")]
+    Nul {
+        /// The term (clipped).
+        term: String,
+    },
     /// The decoded bytes are not UTF-8.
     #[error("invalid percent-encoding in '{term}': the decoded text is not valid UTF-8")]
     NotUtf8 {
@@ -385,6 +391,9 @@ pub fn parse_filter<F: Field>(text: &str) -> Result<Filter<F>, RqlError> {
             max: MAX_FILTER_BYTES,
         });
     }
+    if text.contains('\0') {
+        return Err(RqlError::Nul { term: clip(text) });
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut parser = Parser {
         chars: &chars,
@@ -511,7 +520,12 @@ pub fn decode_term(term: &str) -> Result<String, RqlError> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| RqlError::NotUtf8 { term: clip(term) })
+    let text = String::from_utf8(out).map_err(|_| RqlError::NotUtf8 { term: clip(term) })?;
+    // PostgreSQL refuses NUL in text, and no stored value holds one: refuse it here.
+    if text.contains('\0') {
+        return Err(RqlError::Nul { term: clip(term) });
+    }
+    Ok(text)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -662,7 +676,8 @@ struct Span {
     end: usize,
 }
 
-/// The untyped syntax tree; at most [`MAX_DEPTH`] deep.
+/// The untyped syntax tree: at most [`MAX_DEPTH`] calls deep, with at most one value list
+/// between two calls.
 #[derive(Debug)]
 enum Node {
     /// A bare word: a value, a field or a collection name.

@@ -59,7 +59,10 @@ async fn read(
         Operation::ReadAudit,
         caller.catalog.well_known(),
     )?;
-    let id = path.into_inner();
+    // A malformed id is simply not found (and never reaches the database).
+    let id = tollgate_domain::AuditId::parse(&path)
+        .map_err(|_| ApiError::NotFound("audit record not found".into()))?
+        .to_string();
     let store = state.store.clone();
     let record = web::block(move || store.audit_record(&id))
         .await??

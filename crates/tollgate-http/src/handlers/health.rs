@@ -12,10 +12,16 @@ use crate::state::AppState;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics))
-        .route("/public/v1/openapi.json", web::get().to(openapi));
+    // Each a resource with a 405 default, like the API's (a bare `cfg.route` falls through to
+    // the app's 404 for other methods).
+    cfg.service(get_only("/healthz").route(web::get().to(healthz)))
+        .service(get_only("/readyz").route(web::get().to(readyz)))
+        .service(get_only("/metrics").route(web::get().to(metrics)))
+        .service(get_only("/public/v1/openapi.json").route(web::get().to(openapi)));
+}
+
+fn get_only(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(crate::middleware::method_not_allowed))
 }
 
 async fn healthz() -> Result<HttpResponse, ApiError> {
