@@ -84,7 +84,7 @@ fn start(url: &str) -> Result<Server, Error> {
     )?;
     let https = TcpListener::bind("127.0.0.1:0")?;
     let port = https.local_addr()?.port();
-    let state = AppState::new(store, keys, Settings::default());
+    let state = AppState::new(store, keys, Settings::default())?;
     let (sender, receiver) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         let result = actix_web::rt::System::new().block_on(async move {

@@ -80,7 +80,9 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
         reveal: config.reveal,
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    let state = AppState::new(store, keys, settings);
+    let state =
+        AppState::new(store, keys, settings).context("starting the request-authorization gate")?;
+    let gate = std::sync::Arc::clone(&state.gate);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -90,6 +92,14 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
         println!("Tollgate is listening on https://{https_address}");
         server.await
     })?;
-    log::info!("stopped");
+    // A clean shutdown writes what the write-behind holds.
+    match gate.shutdown() {
+        Ok(flushed) => log::info!(
+            "stopped; flushed {} last-access times and {} failure records",
+            flushed.uses,
+            flushed.failures
+        ),
+        Err(error) => log::error!("stopped, but the final write-behind flush failed: {error}"),
+    }
     Ok(())
 }

@@ -332,13 +332,29 @@ pub fn typed_value<F: Field>(field: F, raw: &str) -> Result<Value, QueryError> {
                 })
             }
         }
-        ValueKind::Time => OffsetDateTime::parse(raw, &Rfc3339)
-            .map(Value::Time)
-            .map_err(|_| QueryError::BadValue {
-                field: field.path(),
-                reason: "expected an RFC 3339 timestamp such as 2026-11-28T10:00:00.000Z".into(),
-            }),
+        ValueKind::Time => parse_time(raw).map(Value::Time).ok_or_else(|| QueryError::BadValue {
+            field: field.path(),
+            reason: "expected an RFC 3339 timestamp such as 2026-11-28T10:00:00.000Z (or a date, 2026-11-28)".into(),
+        }),
     }
+}
+
+/// An RFC 3339 timestamp; or, as clients send them, a date (`2026-11-28`, midnight UTC) or a
+/// date and time without an offset (read as UTC).
+fn parse_time(raw: &str) -> Option<OffsetDateTime> {
+    use time::macros::format_description;
+    if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
+        return Some(at);
+    }
+    if let Ok(date) = time::Date::parse(raw, format_description!("[year]-[month]-[day]")) {
+        return Some(date.midnight().assume_utc());
+    }
+    let naive = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    time::PrimitiveDateTime::parse(raw, naive)
+        .ok()
+        .map(|at| at.assume_utc())
 }
 
 /// Ascending or descending.
@@ -492,9 +508,20 @@ mod tests {
             typed_value(TokenField::CreatedAt, "2026-11-28T10:00:00.000Z"),
             Ok(Value::Time(_))
         ));
+        assert!(typed_value(TokenField::CreatedAt, "yesterday").is_err());
+        assert!(typed_value(TokenField::CreatedAt, "2026-13-01").is_err());
+        let midnight = time::macros::datetime!(2026-11-28 00:00 UTC);
         assert_eq!(
-            typed_value(TokenField::CreatedAt, "yesterday").map_err(|e| e.to_string()),
-            Err("invalid value for 'audit.created.at': expected an RFC 3339 timestamp such as 2026-11-28T10:00:00.000Z".to_owned())
+            typed_value(TokenField::CreatedAt, "2026-11-28"),
+            Ok(Value::Time(midnight))
+        );
+        assert_eq!(
+            typed_value(TokenField::CreatedAt, "2026-11-28T00:00:00"),
+            Ok(Value::Time(midnight))
+        );
+        assert_eq!(
+            typed_value(TokenField::CreatedAt, "2026-11-28T00:00:00.000"),
+            Ok(Value::Time(midnight))
         );
     }
 

@@ -9,11 +9,11 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use time::OffsetDateTime;
 use tollgate_audit::AccountRef;
-use tollgate_domain::authz::authenticate;
-use tollgate_domain::{Actor, ActorAccount, Catalog, PresentedToken, TokenValue};
+use tollgate_domain::{Actor, Catalog, PresentedToken, TokenValue};
 use tollgate_store::Context;
 
 use crate::error::ApiError;
+use crate::gate::GateError;
 use crate::middleware::RequestMeta;
 use crate::state::AppState;
 
@@ -46,49 +46,45 @@ impl Caller {
     }
 }
 
-/// Authenticates a bearer value: parse (no lookup for malformed values), read the token and its
-/// account, verify through the domain. Every failure is the same `Unauthenticated`.
+/// Authenticates a bearer value through the gate (cache, id set, domain decision). Every
+/// failure is the same `Unauthenticated`, or 429 once the client's address is over the failure
+/// threshold, or 503 when a cache fill cannot reach the database.
 pub async fn authenticate_bearer(
     state: &AppState,
     header_value: Option<&str>,
-) -> Result<(Actor, TokenValue, Catalog), ApiError> {
-    let header_value = header_value.ok_or(ApiError::Unauthenticated)?;
-    let presented =
-        PresentedToken::from_authorization(header_value).map_err(|_| ApiError::Unauthenticated)?;
-    let value = presented.to_value();
-    let id = presented.id();
-    let store = state.store.clone();
-    let (view, account, catalog) = web::block(move || -> Result<_, ApiError> {
-        let view = store.token_view(id)?;
-        let account = match &view {
-            Some(view) => store.account(view.account_id)?,
-            None => None,
-        };
-        Ok((view, account, store.catalog()?))
-    })
-    .await??;
-    let presented =
-        PresentedToken::parse(value.expose_secret()).map_err(|_| ApiError::Unauthenticated)?;
-    let view = authenticate(&presented, view.as_ref(), &state.keys.hash).map_err(|reason| {
-        state
-            .metrics
-            .count("tollgate_authentication_failures_total", reason.as_str());
-        ApiError::Unauthenticated
-    })?;
-    let account = account.ok_or(ApiError::Unauthenticated)?;
-    let actor = Actor::Token {
-        id: view.id,
-        name: view.name.clone(),
-        modules: view.modules.clone(),
-        account: ActorAccount {
-            id: account.id,
-            name: account.name.to_string(),
-            account_type: account.account_type,
-            status: account.status,
-            modules: account.modules,
-        },
+    meta: &RequestMeta,
+) -> Result<(Actor, TokenValue, std::sync::Arc<Catalog>), ApiError> {
+    let entry = match state
+        .gate
+        .authenticate(header_value, || meta.request_info())
+        .await
+    {
+        Ok(entry) => entry,
+        Err(GateError::Unavailable) => return Err(ApiError::Unavailable),
+        Err(GateError::Refused(reason)) => {
+            state
+                .metrics
+                .count("tollgate_authentication_failures_total", reason.as_str());
+            let address = meta.ip.as_deref().and_then(|ip| ip.parse().ok());
+            if let Some(address) = address
+                && state.gate.limiter.fail(address, std::time::Instant::now())
+            {
+                return Err(ApiError::TooManyRequests);
+            }
+            return Err(ApiError::Unauthenticated);
+        }
     };
-    Ok((actor, value, catalog))
+    let value = header_value
+        .and_then(|header| PresentedToken::from_authorization(header).ok())
+        .map(|presented| presented.to_value())
+        .ok_or(ApiError::Unauthenticated)?;
+    let actor = Actor::Token {
+        id: entry.view.id,
+        name: entry.view.name.clone(),
+        modules: entry.view.modules.clone(),
+        account: entry.account.clone(),
+    };
+    Ok((actor, value, state.gate.catalog()))
 }
 
 impl FromRequest for Caller {
@@ -108,11 +104,11 @@ impl FromRequest for Caller {
                 .get(header::AUTHORIZATION)
                 .map(|value| value.to_str().map_err(|_| ApiError::Unauthenticated))
                 .transpose()?;
-            let (actor, value, catalog) = authenticate_bearer(&state, header_value).await?;
+            let (actor, value, catalog) = authenticate_bearer(&state, header_value, &meta).await?;
             Ok(Caller {
                 actor,
                 presented: Some(value),
-                catalog: std::sync::Arc::new(catalog),
+                catalog,
                 meta,
             })
         })

@@ -361,6 +361,8 @@ pub struct UpdateTokenBody {
     pub last_access_at: Option<Value>,
     /// Read-only, ignored.
     pub audit: Option<Value>,
+    /// The value, as a create response carried it: read-only, ignored.
+    pub token: Option<Value>,
     /// Read-only, ignored.
     #[serde(rename = "$meta")]
     pub meta: Option<Value>,

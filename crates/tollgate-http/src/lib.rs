@@ -9,16 +9,21 @@
 //! - [`dto`], [`body`]: the JSON shapes and body reading (413, 415, 400).
 //! - [`error`]: the one error → HTTP mapping (problem details).
 //! - [`middleware`]: trace ids, request metadata, HTTPS enforcement, metrics, problem bodies.
+//! - [`gate`]: request authorization at speed — token cache, exact id set, change feed,
+//!   write-behind, failure limiter; [`require`]: the middleware any actix app can wrap around its
+//!   routes to require a module.
 //! - [`metrics`], [`openapi`], [`state`].
 
 pub mod auth;
 pub mod body;
 pub mod dto;
 pub mod error;
+pub mod gate;
 pub mod handlers;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod require;
 pub mod rql;
 pub mod server;
 pub mod state;

@@ -157,6 +157,16 @@ pub async fn trace(
             .headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);
     }
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    log::info!(
+        "{trace_id} {method} {} {status} {:.1}ms",
+        response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| response.request().path().chars().take(200).collect()),
+        elapsed.as_secs_f64() * 1e3
+    );
     if let Some(state) = state {
         let route = response
             .request()

@@ -160,7 +160,90 @@ fn schemas() -> Value {
         ("EmptyBody", empty_body_schema()),
         ("Problem", problem_schema()),
         ("Status", status_schema()),
+        ("IntrospectRequest", introspect_request_schema()),
+        ("Introspection", introspection_schema()),
     ])
+}
+
+fn introspect_request_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["token"],
+        "properties": {
+            "token": {"type": "string", "description": "The value to introspect."},
+            "method": {"type": "string", "description": "The HTTP method of the request it is for (informational)."},
+            "path": {"type": "string", "description": "The request path it is for, e.g. /public/v1/commerce/orders; `allowed` answers whether the token's modules grant it."}
+        }
+    })
+}
+
+fn introspection_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["active"],
+        "properties": {
+            "active": {"type": "boolean", "description": "False for an unknown, malformed, wrong, disabled or deleted token, or one of a disabled account; nothing else is said then."},
+            "tokenId": {"type": "string"},
+            "accountId": {"type": "string"},
+            "accountType": {"type": "string", "enum": ["Client", "Vendor", "Operations"]},
+            "modules": {"type": "array", "items": {"type": "string"}, "description": "Module codes."},
+            "allowed": {"type": "boolean", "description": "Present when a path was given."}
+        }
+    })
+}
+
+fn authorize() -> Value {
+    Op {
+        id: "authorize",
+        tag: "Gateway",
+        summary: "Forward-auth decision",
+        description: concat!(
+            "For reverse proxies (nginx `auth_request`, Envoy ext_authz, Traefik ForwardAuth). Reads ",
+            "`Authorization`, `X-Forwarded-Method`, `X-Forwarded-Uri` (or `X-Original-URI`) and ",
+            "`X-Forwarded-Proto`. The path is normalised (percent-decoding, dot segments, repeated ",
+            "slashes, query dropped; encoded `/` or `\\` refused) and matched against the module ",
+            "catalog on whole segments. Answers only 200, 401 or 403: 200 with `X-Tollgate-Token-Id`, ",
+            "`X-Tollgate-Account-Id`, `X-Tollgate-Account-Type`, `X-Tollgate-Modules`; 401 for any ",
+            "credential problem; 403 for a path no module of the token grants, a missing forwarded ",
+            "header, or `X-Forwarded-Proto: http`. Any HTTP method is accepted (gateways may forward ",
+            "the original one)."
+        ),
+        parameters: Vec::new(),
+        body: None,
+        responses: vec![
+            ("200", json!({
+                "description": "Allowed.",
+                "headers": {
+                    "X-Tollgate-Token-Id": {"schema": {"type": "string"}},
+                    "X-Tollgate-Account-Id": {"schema": {"type": "string"}},
+                    "X-Tollgate-Account-Type": {"schema": {"type": "string"}},
+                    "X-Tollgate-Modules": {"schema": {"type": "string"}, "description": "Comma-separated module codes."}
+                }
+            })),
+            ("401", response("Unauthorized")),
+            ("403", response("Forbidden")),
+        ],
+        public: false,
+    }
+    .build()
+}
+
+fn introspect() -> Value {
+    Op {
+        id: "introspect",
+        tag: "Gateway",
+        summary: "Introspect a token",
+        description: "The caller authenticates with its own active API token. Tells whether `token` is active, its account and modules, and whether they grant `path`.",
+        parameters: Vec::new(),
+        body: Some(json_body("IntrospectRequest", true, "The token to introspect.")),
+        responses: with(
+            vec![("200", ok("The introspection.", "Introspection"))],
+            errors(&["400", "401", "413", "415", "429", "503"]),
+        ),
+        public: false,
+    }
+    .build()
 }
 
 fn timestamp_schema() -> Value {
@@ -1528,6 +1611,8 @@ fn paths() -> Value {
             "/public/v1/openapi.json",
             object([("get", openapi_document())]),
         ),
+        ("/v1/authorize", object([("get", authorize())])),
+        ("/v1/introspect", object([("post", introspect())])),
     ])
 }
 
@@ -1562,6 +1647,8 @@ mod tests {
         ("/readyz", &["get"]),
         ("/metrics", &["get"]),
         ("/public/v1/openapi.json", &["get"]),
+        ("/v1/authorize", &["get"]),
+        ("/v1/introspect", &["post"]),
     ];
 
     const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/public/v1/openapi.json"];

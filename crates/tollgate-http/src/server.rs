@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::modules::configure(cfg);
     handlers::audit::configure(cfg);
     handlers::health::configure(cfg);
+    handlers::gateway::configure(cfg);
 }
 
 /// Builds the server. Await the returned `Server` to run it; it stops gracefully on SIGTERM and

@@ -7,6 +7,7 @@ use ipnet::IpNet;
 use tollgate_domain::Keys;
 use tollgate_store::Store;
 
+use crate::gate::{Gate, GateOptions};
 use crate::metrics::Metrics;
 
 /// Whether a token's value can be shown again (`TOLLGATE_REVEAL`).
@@ -67,6 +68,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
+    /// The request-authorization gate (token cache, id set, write-behind).
+    pub gate: Arc<Gate>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -79,13 +82,29 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// A state over `store` with `keys` and `settings`.
-    pub fn new(store: Store, keys: Keys, settings: Settings) -> Self {
-        Self {
+    /// A state over `store` with `keys` and `settings`; starts the gate (see [`Gate::start`]).
+    pub fn new(
+        store: Store,
+        keys: Keys,
+        settings: Settings,
+    ) -> Result<Self, tollgate_store::StoreError> {
+        Self::with_gate_options(store, keys, settings, GateOptions::default())
+    }
+
+    /// As [`AppState::new`], with gate options.
+    pub fn with_gate_options(
+        store: Store,
+        keys: Keys,
+        settings: Settings,
+        options: GateOptions,
+    ) -> Result<Self, tollgate_store::StoreError> {
+        let gate = Gate::start(store.clone(), keys.hash.clone(), options)?;
+        Ok(Self {
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
-        }
+            gate,
+        })
     }
 }

@@ -67,6 +67,11 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The URL or path the driver is given.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// The SQLite file path (None for PostgreSQL).
     pub fn sqlite_path(&self) -> Option<&str> {
         (self.backend == Backend::Sqlite).then_some(self.target.as_str())

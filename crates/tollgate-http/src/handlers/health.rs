@@ -31,6 +31,10 @@ async fn healthz() -> Result<HttpResponse, ApiError> {
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let store = state.store.clone();
     web::block(move || store.ping()).await??;
+    if !state.gate.is_ready() {
+        // The change feed is down: other instances' changes would not reach this one.
+        return Err(ApiError::Unavailable);
+    }
     json(StatusCode::OK, &json!({"status": "ready"}))
 }
 
@@ -40,9 +44,35 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         ))
-        .body(state.metrics.render())
+        .body(format!(
+            "{}{}",
+            state.metrics.render(),
+            gate_metrics(&state)
+        ))
 }
 
 async fn openapi() -> Result<HttpResponse, ApiError> {
     json(StatusCode::OK, &crate::openapi::document())
+}
+
+fn gate_metrics(state: &AppState) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let gate = &state.gate;
+    let stats = &gate.stats;
+    format!(
+        "# TYPE tollgate_gate_cache_hits_total counter\ntollgate_gate_cache_hits_total {}\n\
+         # TYPE tollgate_gate_cache_fills_total counter\ntollgate_gate_cache_fills_total {}\n\
+         # TYPE tollgate_gate_unknown_ids_total counter\ntollgate_gate_unknown_ids_total {}\n\
+         # TYPE tollgate_gate_stale_fills_total counter\ntollgate_gate_stale_fills_total {}\n\
+         # TYPE tollgate_gate_cached_tokens gauge\ntollgate_gate_cached_tokens {}\n\
+         # TYPE tollgate_gate_ready gauge\ntollgate_gate_ready {}\n\
+         # TYPE tollgate_gate_pending_writes gauge\ntollgate_gate_pending_writes {}\n",
+        stats.hits.load(Relaxed),
+        stats.fills.load(Relaxed),
+        stats.unknown.load(Relaxed),
+        stats.stale_fills.load(Relaxed),
+        gate.cached(),
+        u8::from(gate.is_ready()),
+        gate.writes.pending(),
+    )
 }

@@ -134,6 +134,7 @@ async fn put(
     let ctx = caller.context();
     let check = checker(&caller);
     let changed = web::block(move || store.set_icon::<ApiError>(id, &ctx, icon, check)).await??;
+    state.gate.invalidate(id);
     json(
         StatusCode::OK,
         &TokenDto::of(&changed.token, &caller.catalog, Shape::default(), None),
@@ -150,6 +151,7 @@ async fn delete(
     let ctx = caller.context();
     let check = checker(&caller);
     let changed = web::block(move || store.clear_icon::<ApiError>(id, &ctx, check)).await??;
+    state.gate.invalidate(id);
     json(
         StatusCode::OK,
         &TokenDto::of(&changed.token, &caller.catalog, Shape::default(), None),

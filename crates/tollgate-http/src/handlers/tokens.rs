@@ -218,6 +218,8 @@ async fn create(
         Ok((stored, value))
     })
     .await??;
+    // The id exists from now on: this instance knows at once, the others through the feed.
+    state.gate.created(stored.token.id());
     let dto = TokenDto::of(
         &stored,
         &caller.catalog,
@@ -496,6 +498,8 @@ async fn change_token(
         })
     })
     .await??;
+    // Refused everywhere at once: this instance now, the others through the change feed.
+    state.gate.invalidate(id);
     Ok(changed.token)
 }
 

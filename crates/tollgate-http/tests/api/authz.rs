@@ -103,11 +103,13 @@ fn access_management_and_audit_scopes() -> TestResult {
         // Tokens of a Disabled account are refused like unknown ones.
         s.store
             .set_account_status(w.client.account.id, AccountStatus::Disabled)?;
+        s.changed_elsewhere();
         s.get(&admin, TOKENS)?.problem(401, "unauthenticated")?;
         s.get(&bot, &token_path(&bot.id))?
             .problem(401, "unauthenticated")?;
         s.store
             .set_account_status(w.client.account.id, AccountStatus::Active)?;
+        s.changed_elsewhere();
         s.get(&admin, TOKENS)?.expect(200)?;
         Ok(())
     })

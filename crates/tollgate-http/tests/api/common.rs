@@ -293,6 +293,8 @@ pub struct Server {
     pub backend: Backend,
     pub store: Store,
     pub keys: Keys,
+    /// The server's gate (token cache, id set, write-behind).
+    pub gate: Arc<tollgate_http::gate::Gate>,
     /// `https://localhost:<port>`.
     pub base: String,
     /// `http://127.0.0.1:<port>` when a plain listener was asked for.
@@ -371,7 +373,8 @@ impl Server {
                 reveal: options.reveal,
                 trusted_proxies: options.trusted_proxies.clone(),
             },
-        );
+        )?;
+        let gate = Arc::clone(&state.gate);
         let (sender, receiver) = mpsc::channel::<Result<ServerHandle, String>>();
         let thread = std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -413,6 +416,7 @@ impl Server {
             backend,
             store,
             keys,
+            gate,
             base: format!("https://localhost:{}", addr.port()),
             plain_base,
             client,
@@ -494,10 +498,20 @@ impl Server {
             },
         )?;
         let value = value.ok_or("no value was generated")?;
+        // As the REST API does for tokens it creates (tokens created by another process reach
+        // the gate through the change feed instead).
+        self.gate.created(stored.token.id());
         Ok(Tok {
             id: stored.token.id().to_string(),
             value: value.expose_secret().to_owned(),
         })
+    }
+
+    /// After a change made straight through the store (as another process would make it), does
+    /// what the change feed does when it hears of it: forgets what the gate cached. (The feed
+    /// itself is tested in `gate.rs`.)
+    pub fn changed_elsewhere(&self) {
+        self.gate.flush_cache();
     }
 
     /// Every token and the number of audit records, straight from the store.

@@ -690,6 +690,7 @@ fn removing_a_module_from_the_account_cascades_to_its_tokens() -> TestResult {
             .collect::<Result<_, _>>()?;
         s.store
             .set_account_modules(acme.account.id, &remaining, &acme.ctx())?;
+        s.changed_elsewhere();
 
         let body = s.get(&admin, &token_path(&bot.id))?.expect(200)?;
         ensure_eq!(

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod changes;
 mod list;
 mod rows;
 mod tokens;
@@ -16,6 +17,7 @@ use tollgate_audit::{AccountRef, RequestInfo};
 use tollgate_domain::{AccountStatus, AccountType, MacKey, Principal};
 
 pub use self::audit::{ChainReport, StoredRecord};
+pub use self::changes::{Change, ChangeFeed, FeedStatus};
 pub use self::rows::fold;
 pub use self::tokens::{Icon, NewSecret, StoredToken, TokenChanged};
 use crate::backend::{
@@ -67,7 +69,9 @@ impl Context {
 pub struct Store {
     pool: Pool,
     backend: Backend,
+    url: DatabaseUrl,
     audit_key: MacKey,
+    lookups: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -99,7 +103,9 @@ impl Store {
         let store = Self {
             pool: build_pool(&url, options),
             backend: url.backend(),
+            url,
             audit_key,
+            lookups: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         store.migrate()?;
         Ok(store)
@@ -109,6 +115,16 @@ impl Store {
     pub fn migrate(&self) -> Result<usize, StoreError> {
         let mut conn = self.conn()?;
         run_migrations(&mut conn)
+    }
+
+    /// The database URL (for the change feed's own connection).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// How many token lookups for the request path (`token_view`) reached the database.
+    pub fn token_lookups(&self) -> u64 {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Which backend this store uses.

@@ -398,6 +398,8 @@ impl Store {
 
     /// What the request decision needs to know about a token.
     pub fn token_view(&self, id: TokenId) -> Result<Option<TokenView>, StoreError> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut conn = self.conn()?;
         let Some(row) = load_token_row(&mut conn, id)? else {
             return Ok(None);

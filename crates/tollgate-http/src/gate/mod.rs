@@ -1,0 +1,469 @@
+//! The gate: request authorization at speed.
+//!
+//! A decision for a known token is made in memory: the bearer value is parsed (no lookup for a
+//! malformed value), its id checked against the exact [`IdSet`] (no lookup for an unknown id),
+//! its cached view verified through the domain's decision, the path resolved against the cached
+//! catalog. Uses and failures are recorded by the write-behind. The database is read only to fill
+//! the cache on a miss.
+//!
+//! Freshness: every change made here invalidates its token at once; changes made elsewhere
+//! arrive through the store's change feed (PostgreSQL `LISTEN/NOTIFY`; SQLite polling). Fills are
+//! guarded by an invalidation epoch, so a fill racing an invalidation never caches what it read
+//! before the change. While the feed is disconnected the cache is flushed, nothing is cached,
+//! unknown ids are looked up, and [`Gate::is_ready`] is false.
+
+pub mod idset;
+pub mod limiter;
+pub mod writebehind;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tollgate_audit::RequestInfo;
+use tollgate_domain::authz::{self, RefusalReason, RequestPath};
+use tollgate_domain::{ActorAccount, Catalog, HashKey, PresentedToken, TokenId, TokenView};
+use tollgate_store::{Change, ChangeFeed, FeedStatus, Store, StoreError};
+
+pub use self::idset::IdSet;
+pub use self::limiter::Limiter;
+pub use self::writebehind::{Flushed, WriteBehind};
+
+const EPOCH_BUCKETS: usize = 4096;
+
+/// A cached token: its view, its account, and its modules' codes for response headers.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// What the decision needs.
+    pub view: TokenView,
+    /// The token's account (for management actors).
+    pub account: ActorAccount,
+    /// The module codes, comma-separated (`X-Tollgate-Modules`).
+    pub module_codes: String,
+}
+
+/// Gate settings.
+#[derive(Debug, Clone, Copy)]
+pub struct GateOptions {
+    /// How often the write-behind flushes.
+    pub flush_interval: Duration,
+    /// How often the change feed polls (SQLite: the sequence row; PostgreSQL: notifications).
+    pub poll_interval: Duration,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        Self {
+            flush_interval: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(1),
+        }
+    }
+}
+
+/// Counters for metrics and tests.
+#[derive(Debug, Default)]
+pub struct GateStats {
+    /// Cache hits.
+    pub hits: AtomicU64,
+    /// Cache fills (database reads).
+    pub fills: AtomicU64,
+    /// Refusals of unknown ids without a lookup.
+    pub unknown: AtomicU64,
+    /// Fills discarded because of a racing invalidation.
+    pub stale_fills: AtomicU64,
+}
+
+/// The gate. Cheap to share (`Arc<Gate>`).
+pub struct Gate {
+    store: Store,
+    key: HashKey,
+    catalog: RwLock<Arc<Catalog>>,
+    tokens: RwLock<HashMap<TokenId, Arc<Entry>>>,
+    epoch: AtomicU64,
+    invalidated: Vec<AtomicU64>,
+    flushed_at: AtomicU64,
+    ids: IdSet,
+    ready: AtomicBool,
+    /// Uses and failures waiting to be written.
+    pub writes: WriteBehind,
+    /// Failures per client address.
+    pub limiter: Limiter,
+    /// Counters.
+    pub stats: GateStats,
+    feed: Mutex<Option<ChangeFeed>>,
+    flusher: Mutex<Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("ready", &self.is_ready())
+            .field("cached", &self.cached())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why authentication failed, for the caller to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateError {
+    /// Refused (401 or 403 by the reason's kind).
+    Refused(RefusalReason),
+    /// The database could not be read for a cache fill.
+    Unavailable,
+}
+
+impl Gate {
+    /// A gate over `store`: loads the catalog and every token id, then starts the change feed
+    /// and the write-behind flusher (background threads, stopped by [`Gate::shutdown`]).
+    pub fn start(
+        store: Store,
+        key: HashKey,
+        options: GateOptions,
+    ) -> Result<Arc<Gate>, StoreError> {
+        let catalog = store.catalog()?;
+        let gate = Arc::new(Gate {
+            store,
+            key,
+            catalog: RwLock::new(Arc::new(catalog)),
+            tokens: RwLock::new(HashMap::new()),
+            epoch: AtomicU64::new(1),
+            invalidated: (0..EPOCH_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            flushed_at: AtomicU64::new(0),
+            ids: IdSet::new(),
+            ready: AtomicBool::new(false),
+            writes: WriteBehind::default(),
+            limiter: Limiter::default(),
+            stats: GateStats::default(),
+            feed: Mutex::new(None),
+            flusher: Mutex::new(None),
+        });
+        gate.load_ids()?;
+        let weak = Arc::downgrade(&gate);
+        let weak_status = Arc::downgrade(&gate);
+        let feed = ChangeFeed::start(
+            &gate.store,
+            options.poll_interval.max(Duration::from_millis(
+                if gate.store.backend() == tollgate_store::Backend::Sqlite {
+                    200
+                } else {
+                    1
+                },
+            )),
+            move |change| {
+                if let Some(gate) = weak.upgrade() {
+                    gate.apply(change);
+                }
+            },
+            move |status| {
+                if let Some(gate) = weak_status.upgrade() {
+                    gate.feed_status(status);
+                }
+            },
+        )
+        .map_err(|error| StoreError::Database(format!("cannot start the change feed: {error}")))?;
+        if let Ok(mut slot) = gate.feed.lock() {
+            *slot = Some(feed);
+        }
+        // Give the feed a moment to connect, so a new server starts ready.
+        let started = std::time::Instant::now();
+        while !gate.is_ready() && started.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let weak = Arc::downgrade(&gate);
+        let interval = options.flush_interval;
+        let thread = std::thread::Builder::new()
+            .name("tollgate-flush".into())
+            .spawn(move || {
+                let step = Duration::from_millis(50).min(interval);
+                let mut waited = Duration::ZERO;
+                while !flag.load(Ordering::SeqCst) {
+                    std::thread::sleep(step);
+                    waited += step;
+                    if waited >= interval {
+                        waited = Duration::ZERO;
+                        let Some(gate) = weak.upgrade() else { break };
+                        if let Err(error) = gate.flush() {
+                            log::warn!("write-behind flush failed (will retry): {error}");
+                        }
+                    }
+                }
+            })
+            .map_err(|error| StoreError::Database(format!("cannot start the flusher: {error}")))?;
+        if let Ok(mut slot) = gate.flusher.lock() {
+            *slot = Some((stop, thread));
+        }
+        Ok(gate)
+    }
+
+    /// Stops the background threads and flushes the write-behind (a clean shutdown).
+    pub fn shutdown(&self) -> Result<Flushed, StoreError> {
+        if let Ok(mut slot) = self.flusher.lock()
+            && let Some((stop, thread)) = slot.take()
+        {
+            stop.store(true, Ordering::SeqCst);
+            let _ = thread.join();
+        }
+        if let Ok(mut slot) = self.feed.lock() {
+            slot.take();
+        }
+        self.flush()
+    }
+
+    /// Writes pending uses and failures now.
+    pub fn flush(&self) -> Result<Flushed, StoreError> {
+        self.writes.flush(&self.store)
+    }
+
+    fn load_ids(&self) -> Result<(), StoreError> {
+        for id in self.store.token_ids()? {
+            self.ids.insert(id);
+        }
+        Ok(())
+    }
+
+    /// True while the change feed is receiving (so the cache can be trusted).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// How many tokens are cached.
+    pub fn cached(&self) -> usize {
+        self.tokens.read().map(|t| t.len()).unwrap_or(0)
+    }
+
+    /// The catalog, as of the latest change.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    }
+
+    /// The exact id set.
+    pub fn ids(&self) -> &IdSet {
+        &self.ids
+    }
+
+    fn bucket(id: TokenId) -> usize {
+        id.index() as usize % EPOCH_BUCKETS
+    }
+
+    /// Forgets a token at once (after a change made here, or announced by the feed).
+    pub fn invalidate(&self, id: TokenId) {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        self.invalidated[Self::bucket(id)].fetch_max(epoch, Ordering::SeqCst);
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.remove(&id);
+        }
+    }
+
+    /// Notes a token created here (its id exists from now on).
+    pub fn created(&self, id: TokenId) {
+        self.ids.insert(id);
+        self.invalidate(id);
+    }
+
+    /// Forgets every cached token.
+    pub fn flush_cache(&self) {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        self.flushed_at.fetch_max(epoch, Ordering::SeqCst);
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.clear();
+        }
+    }
+
+    fn apply(&self, change: Change) {
+        match change {
+            Change::Token(id) => self.created(id),
+            Change::Account(_) => self.flush_cache(),
+            Change::Modules => {
+                self.reload_catalog();
+                self.flush_cache();
+            }
+            Change::Unknown => {
+                self.reload_catalog();
+                if let Err(error) = self.load_ids() {
+                    log::warn!("cannot reload token ids: {error}");
+                }
+                self.flush_cache();
+            }
+        }
+    }
+
+    fn reload_catalog(&self) {
+        match self.store.catalog() {
+            Ok(catalog) => {
+                if let Ok(mut slot) = self.catalog.write() {
+                    *slot = Arc::new(catalog);
+                }
+            }
+            Err(error) => log::warn!("cannot reload the module catalog: {error}"),
+        }
+    }
+
+    fn feed_status(&self, status: FeedStatus) {
+        match status {
+            FeedStatus::Connected => {
+                // Changes may have been missed while disconnected.
+                self.reload_catalog();
+                if let Err(error) = self.load_ids() {
+                    log::warn!("cannot reload token ids: {error}");
+                }
+                self.flush_cache();
+                self.ready.store(true, Ordering::SeqCst);
+                log::info!("change feed connected; token cache enabled");
+            }
+            FeedStatus::Disconnected => {
+                self.ready.store(false, Ordering::SeqCst);
+                self.flush_cache();
+                log::warn!(
+                    "change feed disconnected; token cache flushed and disabled until it is back"
+                );
+            }
+        }
+    }
+
+    /// The cached entry for `id`, if any.
+    pub fn cached_entry(&self, id: TokenId) -> Option<Arc<Entry>> {
+        self.tokens
+            .read()
+            .ok()
+            .and_then(|tokens| tokens.get(&id).cloned())
+    }
+
+    /// Reads a token from the database and caches it unless an invalidation raced the read
+    /// (or the feed is disconnected). Blocking: call it from a blocking context.
+    pub fn fill(&self, id: TokenId) -> Result<Option<Arc<Entry>>, StoreError> {
+        let before = self.epoch.load(Ordering::SeqCst);
+        self.stats.fills.fetch_add(1, Ordering::Relaxed);
+        let Some(view) = self.store.token_view(id)? else {
+            return Ok(None);
+        };
+        let Some(account) = self.store.account(view.account_id)? else {
+            return Ok(None);
+        };
+        let catalog = self.catalog();
+        let module_codes = view
+            .modules
+            .iter()
+            .filter_map(|id| catalog.get(id).map(|m| m.code.to_string()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let entry = Arc::new(Entry {
+            account: ActorAccount {
+                id: account.id,
+                name: account.name.to_string(),
+                account_type: account.account_type,
+                status: account.status,
+                modules: account.modules,
+            },
+            view,
+            module_codes,
+        });
+        if let Ok(mut tokens) = self.tokens.write() {
+            let raced = self.invalidated[Self::bucket(id)].load(Ordering::SeqCst) > before
+                || self.flushed_at.load(Ordering::SeqCst) > before;
+            if raced || !self.is_ready() {
+                self.stats
+                    .stale_fills
+                    .fetch_add(u64::from(raced), Ordering::Relaxed);
+            } else {
+                tokens.insert(id, Arc::clone(&entry));
+            }
+        }
+        Ok(Some(entry))
+    }
+
+    /// The first step of a decision, in memory: parse the value and find its entry. `Ok(None)`
+    /// means the entry must be filled from the database (see [`Gate::fill`]).
+    pub fn lookup(
+        &self,
+        header: Option<&str>,
+    ) -> Result<(TokenId, Option<Arc<Entry>>), RefusalReason> {
+        let header = header.ok_or(RefusalReason::MissingCredential)?;
+        let presented =
+            PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
+        let id = presented.id();
+        if let Some(entry) = self.cached_entry(id) {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((id, Some(entry)));
+        }
+        if self.is_ready() && !self.ids.contains(id) {
+            self.stats.unknown.fetch_add(1, Ordering::Relaxed);
+            return Err(RefusalReason::UnknownToken);
+        }
+        Ok((id, None))
+    }
+
+    /// Verifies the presented value against an entry through the domain's decision, and
+    /// records the use or the failure (write-behind; at most one failure record per token per
+    /// minute).
+    pub fn verify(
+        &self,
+        header: &str,
+        entry: Option<&Arc<Entry>>,
+        request: impl FnOnce() -> RequestInfo,
+    ) -> Result<Arc<Entry>, RefusalReason> {
+        let presented =
+            PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
+        let now = OffsetDateTime::now_utc();
+        match authz::authenticate(&presented, entry.map(|e| &e.view), &self.key) {
+            Ok(_) => {
+                let entry = entry.cloned().ok_or(RefusalReason::UnknownToken)?;
+                self.writes.record_use(entry.view.id, now);
+                Ok(entry)
+            }
+            Err(reason) => {
+                if let RefusalReason::Failed(failure) = reason {
+                    self.writes
+                        .record_failure(presented.id(), failure, request(), now);
+                }
+                Err(reason)
+            }
+        }
+    }
+
+    /// Authenticates a bearer header, filling the cache on a miss (on actix's blocking pool).
+    pub async fn authenticate(
+        self: &Arc<Self>,
+        header: Option<&str>,
+        request: impl FnOnce() -> RequestInfo,
+    ) -> Result<Arc<Entry>, GateError> {
+        let (id, entry) = self.lookup(header).map_err(GateError::Refused)?;
+        let entry = match entry {
+            Some(entry) => Some(entry),
+            None => {
+                let gate = Arc::clone(self);
+                actix_web::web::block(move || gate.fill(id))
+                    .await
+                    .map_err(|_| GateError::Unavailable)?
+                    .map_err(|_| GateError::Unavailable)?
+            }
+        };
+        let header = header.ok_or(GateError::Refused(RefusalReason::MissingCredential))?;
+        self.verify(header, entry.as_ref(), request)
+            .map_err(GateError::Refused)
+    }
+
+    /// The whole decision for a request to the platform: authentication, then the path.
+    pub async fn authorize(
+        self: &Arc<Self>,
+        header: Option<&str>,
+        path: Option<&str>,
+        request: impl FnOnce() -> RequestInfo,
+    ) -> Result<(Arc<Entry>, Option<String>), GateError> {
+        let entry = self.authenticate(header, request).await?;
+        let catalog = self.catalog();
+        let path = path
+            .and_then(RequestPath::parse)
+            .ok_or(GateError::Refused(RefusalReason::BadPath))?;
+        let grant =
+            authz::authorize_path(&entry.view, &path, &catalog).map_err(GateError::Refused)?;
+        let module = grant.module.map(|m| m.code.to_string());
+        Ok((entry, module))
+    }
+}

@@ -1,0 +1,190 @@
+//! Request authorization for the rest of the platform: `GET /v1/authorize` (forward-auth for
+//! nginx `auth_request`, Envoy ext_authz, Traefik ForwardAuth) and `POST /v1/introspect`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use tollgate_domain::authz::{self, RefusalKind, RefusalReason, RequestPath};
+
+use super::json;
+use crate::auth::Caller;
+use crate::body::read_json;
+use crate::error::ApiError;
+use crate::gate::GateError;
+use crate::middleware::{RequestMeta, method_not_allowed};
+use crate::state::AppState;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/authorize").route(web::route().to(authorize)))
+        .service(
+            web::resource("/v1/introspect")
+                .route(web::post().to(introspect))
+                .default_service(web::to(method_not_allowed)),
+        );
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// A refusal with only the statuses a forward-auth caller understands: 401 or 403.
+fn refusal(reason: RefusalReason, meta: &RequestMeta) -> HttpResponse {
+    log::debug!(
+        "authorize refused ({}) trace {}",
+        reason.as_str(),
+        meta.trace_id
+    );
+    let error = match reason.kind() {
+        RefusalKind::Unauthenticated => ApiError::Unauthenticated,
+        RefusalKind::Forbidden if reason == RefusalReason::InsecureTransport => {
+            ApiError::HttpsRequired
+        }
+        RefusalKind::Forbidden => {
+            ApiError::Forbidden("the token's modules do not grant this request".into())
+        }
+    };
+    error.to_response(&meta.trace_id)
+}
+
+/// `GET /v1/authorize`: reads `Authorization`, `X-Forwarded-Method`, `X-Forwarded-Uri` (or
+/// `X-Original-URI`) and `X-Forwarded-Proto`; answers only 200, 401 or 403.
+async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let meta = RequestMeta::of(&req);
+    let proto = header(&req, "x-forwarded-proto").map(str::trim);
+    if !proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https")) {
+        return refusal(RefusalReason::InsecureTransport, &meta);
+    }
+    let authorization = header(&req, header::AUTHORIZATION.as_str());
+    let entry = match state
+        .gate
+        .authenticate(authorization, || meta.request_info())
+        .await
+    {
+        Ok(entry) => entry,
+        Err(GateError::Refused(reason)) => {
+            state
+                .metrics
+                .count("tollgate_authorize_refusals_total", reason.as_str());
+            return refusal(reason, &meta);
+        }
+        // Fail closed, with a status the gateway understands.
+        Err(GateError::Unavailable) => {
+            state
+                .metrics
+                .count("tollgate_authorize_refusals_total", "unavailable");
+            return refusal(RefusalReason::UnknownToken, &meta);
+        }
+    };
+    let uri = header(&req, "x-forwarded-uri").or_else(|| header(&req, "x-original-uri"));
+    let catalog = state.gate.catalog();
+    let decision = uri
+        .and_then(RequestPath::parse)
+        .ok_or(RefusalReason::BadPath)
+        .and_then(|path| authz::authorize_path(&entry.view, &path, &catalog).map(|_| ()));
+    if let Err(reason) = decision {
+        state
+            .metrics
+            .count("tollgate_authorize_refusals_total", reason.as_str());
+        return refusal(reason, &meta);
+    }
+    let mut response = HttpResponse::Ok();
+    for (name, value) in [
+        ("x-tollgate-token-id", entry.view.id.to_string()),
+        ("x-tollgate-account-id", entry.view.account_id.to_string()),
+        (
+            "x-tollgate-account-type",
+            entry.view.account_type.as_str().to_owned(),
+        ),
+        ("x-tollgate-modules", entry.module_codes.clone()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.insert_header((HeaderName::from_static(name), value));
+        }
+    }
+    response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    response.finish()
+}
+
+/// `POST /v1/introspect` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntrospectBody {
+    token: String,
+    method: Option<String>,
+    path: Option<String>,
+}
+
+/// `POST /v1/introspect` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modules: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed: Option<bool>,
+}
+
+async fn introspect(
+    req: HttpRequest,
+    payload: web::Payload,
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    // Any active token may introspect; the caller extractor has authenticated it.
+    let _ = &caller.actor;
+    let body: IntrospectBody = read_json(&req, payload, false).await?;
+    let _ = body.method;
+    let inactive = Introspection {
+        active: false,
+        token_id: None,
+        account_id: None,
+        account_type: None,
+        modules: None,
+        allowed: None,
+    };
+    let header_value = format!("Bearer {}", body.token);
+    let meta = RequestMeta::of(&req);
+    let entry = match state
+        .gate
+        .authenticate(Some(&header_value), || meta.request_info())
+        .await
+    {
+        Ok(entry) => entry,
+        Err(GateError::Unavailable) => return Err(ApiError::Unavailable),
+        Err(GateError::Refused(_)) => return json(StatusCode::OK, &inactive),
+    };
+    let catalog = state.gate.catalog();
+    let allowed = body.path.as_deref().map(|path| {
+        RequestPath::parse(path)
+            .is_some_and(|path| authz::authorize_path(&entry.view, &path, &catalog).is_ok())
+    });
+    json(
+        StatusCode::OK,
+        &Introspection {
+            active: true,
+            token_id: Some(entry.view.id.to_string()),
+            account_id: Some(entry.view.account_id.to_string()),
+            account_type: Some(entry.view.account_type.as_str()),
+            modules: Some(
+                entry
+                    .module_codes
+                    .split(',')
+                    .filter(|code| !code.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            allowed,
+        },
+    )
+}

@@ -1,0 +1,178 @@
+//! `RequireModule`: an actix-web middleware any app can wrap around its routes to require a
+//! module. It makes the same decision as `/v1/authorize`, in process, through a [`Gate`]: the
+//! bearer token must be active, of an active account, and hold the module (which must be
+//! available to the account's type). On success the request carries an [`Authorized`] in its
+//! extensions; otherwise the app answers 401 or 403 with a problem body.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # fn example(gate: Arc<tollgate_http::gate::Gate>) {
+//! use actix_web::{App, HttpMessage, HttpRequest, web};
+//! use tollgate_http::require::{Authorized, RequireModule};
+//!
+//! let app = App::new().service(
+//!     web::scope("/public/v1/billing")
+//!         .wrap(RequireModule::new(gate, "billing"))
+//!         .route("/invoices", web::get().to(|req: HttpRequest| async move {
+//!             let who = req.extensions().get::<Authorized>().map(|a| a.account_id.clone());
+//!             format!("invoices of {who:?}")
+//!         })),
+//! );
+//! # let _ = app;
+//! # }
+//! ```
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header;
+use actix_web::{Error, HttpMessage};
+use tollgate_domain::authz::RefusalKind;
+
+use crate::error::ApiError;
+use crate::gate::{Gate, GateError};
+use crate::middleware::new_trace_id;
+
+/// What the middleware leaves in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    /// `TKN-…`.
+    pub token_id: String,
+    /// `ACC-…`.
+    pub account_id: String,
+    /// `Client`, `Vendor` or `Operations`.
+    pub account_type: &'static str,
+    /// The token's module codes.
+    pub modules: Vec<String>,
+}
+
+/// Requires a module of every request to the wrapped routes.
+#[derive(Debug, Clone)]
+pub struct RequireModule {
+    gate: Arc<Gate>,
+    module: Rc<str>,
+}
+
+impl RequireModule {
+    /// Requires the module with this code.
+    pub fn new(gate: Arc<Gate>, module_code: &str) -> Self {
+        Self {
+            gate,
+            module: Rc::from(module_code),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequireModule
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = Error;
+    type Transform = RequireModuleService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequireModuleService {
+            service: Rc::new(service),
+            gate: Arc::clone(&self.gate),
+            module: Rc::clone(&self.module),
+        }))
+    }
+}
+
+/// The middleware's service.
+#[derive(Debug)]
+pub struct RequireModuleService<S> {
+    service: Rc<S>,
+    gate: Arc<Gate>,
+    module: Rc<str>,
+}
+
+/// The in-process decision: is this bearer header allowed the module?
+pub async fn check(
+    gate: &Arc<Gate>,
+    authorization: Option<&str>,
+    module: &str,
+) -> Result<Authorized, ApiError> {
+    let entry = gate
+        .authenticate(authorization, tollgate_audit::RequestInfo::default)
+        .await
+        .map_err(|error| match error {
+            GateError::Unavailable => ApiError::Unavailable,
+            GateError::Refused(reason) if reason.kind() == RefusalKind::Forbidden => {
+                ApiError::Forbidden("not allowed".into())
+            }
+            GateError::Refused(_) => ApiError::Unauthenticated,
+        })?;
+    let catalog = gate.catalog();
+    let granted = catalog.by_code(module).is_some_and(|found| {
+        entry.view.modules.contains(found.id)
+            && found.account_types.contains(entry.view.account_type)
+    });
+    if !granted {
+        return Err(ApiError::Forbidden(format!(
+            "the token's scope does not include the {module} module"
+        )));
+    }
+    Ok(Authorized {
+        token_id: entry.view.id.to_string(),
+        account_id: entry.view.account_id.to_string(),
+        account_type: entry.view.account_type.as_str(),
+        modules: entry
+            .module_codes
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+impl<S, B> Service<ServiceRequest> for RequireModuleService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B, BoxBody>>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let gate = Arc::clone(&self.gate);
+        let module = Rc::clone(&self.module);
+        Box::pin(async move {
+            let authorization = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            match check(&gate, authorization.as_deref(), &module).await {
+                Ok(authorized) => {
+                    req.extensions_mut().insert(authorized);
+                    service
+                        .call(req)
+                        .await
+                        .map(ServiceResponse::map_into_left_body)
+                }
+                Err(error) => {
+                    let trace = new_trace_id(
+                        req.headers()
+                            .get("traceparent")
+                            .and_then(|v| v.to_str().ok()),
+                    );
+                    let response = error.to_response(&trace);
+                    Ok(req.into_response(response).map_into_right_body())
+                }
+            }
+        })
+    }
+}
