@@ -74,6 +74,21 @@ impl ValidationErrors {
     }
 }
 
+impl ValidationErrors {
+    /// Keeps the value of a successful validation, or merges its errors into these.
+    pub fn absorb<T>(&mut self, result: Result<T, ValidationErrors>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(errors) => {
+                for (field, messages) in errors.0 {
+                    self.0.entry(field).or_default().extend(messages);
+                }
+                None
+            }
+        }
+    }
+}
+
 impl From<FieldError> for ValidationErrors {
     fn from(error: FieldError) -> Self {
         let mut errors = Self::default();
@@ -432,5 +447,11 @@ mod tests {
         errors.push(FieldError::new("name", "second"));
         assert_eq!(errors.0.get("name").map(Vec::len), Some(2));
         assert_eq!(errors.to_string(), "name must not be empty; name second");
+        let mut more =
+            ValidationErrors::from(FieldError::new("modules", "MOD-0001 does not exist"));
+        more.push(FieldError::new("name", "third"));
+        assert_eq!(errors.absorb::<()>(Err(more)), None);
+        assert_eq!(errors.0.get("name").map(Vec::len), Some(3));
+        assert_eq!(errors.absorb(Ok::<_, ValidationErrors>(7)), Some(7));
     }
 }

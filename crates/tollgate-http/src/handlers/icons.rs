@@ -43,24 +43,11 @@ async fn get(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = token_id(&path)?;
+    super::tokens::load_visible(&state, &caller, id).await?;
     let store = state.store.clone();
-    let (stored, icon) =
-        web::block(move || -> Result<_, ApiError> { Ok((store.token(id)?, store.icon(id)?)) })
-            .await??;
-    let stored = stored.ok_or_else(|| ApiError::NotFound("API token not found".into()))?;
-    let target = Target {
-        id,
-        account_id: stored.account.id,
-        status: stored.token.status(),
-        resulting_modules: stored.token.modules(),
-    };
-    authorize_token(
-        &caller.actor,
-        Operation::ReadToken,
-        &target,
-        caller.catalog.well_known(),
-    )?;
-    let icon = icon.ok_or_else(|| ApiError::NotFound("this API token has no icon".into()))?;
+    let icon = web::block(move || store.icon(id))
+        .await??
+        .ok_or_else(|| ApiError::NotFound("this API token has no icon".into()))?;
     let content_type =
         HeaderValue::from_str(&icon.content_type).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok()

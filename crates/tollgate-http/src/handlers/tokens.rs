@@ -75,7 +75,7 @@ fn shape_of(select: &crate::rql::Selection) -> Shape {
 }
 
 /// Loads a token for a caller, applying the read permission (404 for what it cannot see).
-async fn load_visible(
+pub(crate) async fn load_visible(
     state: &AppState,
     caller: &Caller,
     id: tollgate_domain::TokenId,
@@ -164,20 +164,11 @@ async fn create(
             )
         })?;
     let scope = if body.modules.is_some() {
-        match caller
-            .catalog
-            .validate_scope(&requested, account.account_type, &account.modules)
-        {
-            Ok(scope) => Some(scope),
-            Err(scope_errors) => {
-                for (field, messages) in scope_errors.0 {
-                    for message in messages {
-                        errors.push(FieldError::new(field.clone(), message));
-                    }
-                }
-                None
-            }
-        }
+        errors.absorb(caller.catalog.validate_scope(
+            &requested,
+            account.account_type,
+            &account.modules,
+        ))
     } else {
         None
     };
@@ -399,20 +390,11 @@ async fn update(
             let account = web::block(move || store.account(account_id))
                 .await??
                 .ok_or_else(|| ApiError::NotFound("account not found".into()))?;
-            match caller
-                .catalog
-                .validate_scope(&ids, account.account_type, &account.modules)
-            {
-                Ok(scope) => Some(scope),
-                Err(scope_errors) => {
-                    for (field, messages) in scope_errors.0 {
-                        for message in messages {
-                            errors.push(FieldError::new(field.clone(), message));
-                        }
-                    }
-                    None
-                }
-            }
+            errors.absorb(caller.catalog.validate_scope(
+                &ids,
+                account.account_type,
+                &account.modules,
+            ))
         }
         None => None,
     };

@@ -404,6 +404,50 @@ fn page(sql: &mut Sql, query_page: tollgate_domain::query::Page) {
         ));
 }
 
+/// One list: `source` is `<table> <alias>`, `visible` the visibility condition (already
+/// starting with ` AND …`, or empty), `default` the order when none is asked for. Returns the
+/// page's rows (none for `limit=0`) and the total.
+fn list_rows<F, Row>(
+    conn: &mut crate::backend::AnyConnection,
+    source: &str,
+    visible: Sql,
+    query: &ListQuery<F>,
+    default: SortKey<F>,
+) -> Result<(Vec<Row>, u64), StoreError>
+where
+    F: Columns,
+    Row: 'static,
+    for<'a> diesel::query_builder::BoxedSqlQuery<'a, diesel::pg::Pg, diesel::query_builder::SqlQuery>:
+        diesel::query_dsl::LoadQuery<'a, diesel::pg::PgConnection, Row>,
+    for<'a> diesel::query_builder::BoxedSqlQuery<
+        'a,
+        diesel::sqlite::Sqlite,
+        diesel::query_builder::SqlQuery,
+    >: diesel::query_dsl::LoadQuery<'a, diesel::sqlite::SqliteConnection, Row>,
+{
+    let alias = source.rsplit(' ').next().unwrap_or(source);
+    let mut condition = Sql::new(" WHERE 1 = 1");
+    condition.append(visible);
+    if let Some(filter) = &query.filter {
+        condition.push(" AND ").append(where_clause(filter, false)?);
+    }
+    let mut count = Sql::new(&format!("SELECT COUNT(*) AS total FROM {source}"));
+    count.append(condition.clone());
+    let total = load::<Count>(conn, &count)?
+        .first()
+        .map(|c| c.total)
+        .unwrap_or(0);
+    let mut rows = Vec::new();
+    if query.page.limit > 0 {
+        let mut select = Sql::new(&format!("SELECT {alias}.* FROM {source}"));
+        select.append(condition);
+        select.append(order_by(&query.order, default, &format!("{alias}.id")));
+        page(&mut select, query.page);
+        rows = load(conn, &select)?;
+    }
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
 impl Store {
     /// A page of tokens visible under `visibility`, filtered and ordered, with the total.
     pub fn list_tokens(
@@ -411,40 +455,25 @@ impl Store {
         visibility: Visibility,
         query: &ListQuery<TokenField>,
     ) -> Result<ListPage<StoredToken>, StoreError> {
-        let mut condition = Sql::new(" WHERE 1 = 1");
+        let mut visible = Sql::default();
         if let Visibility::Account(account) = visibility {
-            condition
+            visible
                 .push(" AND t.account_id = ")
                 .text(account.to_string())
                 .push(" AND t.status <> ")
                 .text(TokenStatus::Deleted.as_str());
         }
-        if let Some(filter) = &query.filter {
-            condition.push(" AND ").append(where_clause(filter, false)?);
-        }
         let mut conn = self.conn()?;
-        let mut count = Sql::new("SELECT COUNT(*) AS total FROM tokens t");
-        count.append(condition.clone());
-        let total = load::<Count>(&mut conn, &count)?
-            .first()
-            .map(|c| c.total)
-            .unwrap_or(0);
-        let mut items = Vec::new();
-        if query.page.limit > 0 {
-            let mut select = Sql::new("SELECT t.* FROM tokens t");
-            select.append(condition);
-            select.append(order_by(
-                &query.order,
-                tollgate_domain::query::TOKEN_DEFAULT_ORDER,
-                "t.id",
-            ));
-            page(&mut select, query.page);
-            let rows: Vec<TokenRow> = load(&mut conn, &select)?;
-            items = stored_tokens(&mut conn, rows)?;
-        }
+        let (rows, total): (Vec<TokenRow>, u64) = list_rows(
+            &mut conn,
+            "tokens t",
+            visible,
+            query,
+            tollgate_domain::query::TOKEN_DEFAULT_ORDER,
+        )?;
         Ok(ListPage {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
+            items: stored_tokens(&mut conn, rows)?,
+            total,
             page: query.page,
         })
     }
@@ -456,38 +485,22 @@ impl Store {
         visibility: Visibility,
         query: &ListQuery<AuditField>,
     ) -> Result<ListPage<StoredRecord>, StoreError> {
-        let mut condition = Sql::new(" WHERE 1 = 1");
+        let mut visible = Sql::default();
         if let Visibility::Account(account) = visibility {
-            condition
+            visible
                 .push(" AND a.account_id = ")
                 .text(account.to_string());
         }
-        if let Some(filter) = &query.filter {
-            condition.push(" AND ").append(where_clause(filter, false)?);
-        }
+        let default = SortKey {
+            field: AuditField::Timestamp,
+            direction: Direction::Descending,
+        };
         let mut conn = self.conn()?;
-        let mut count = Sql::new("SELECT COUNT(*) AS total FROM audit_records a");
-        count.append(condition.clone());
-        let total = load::<Count>(&mut conn, &count)?
-            .first()
-            .map(|c| c.total)
-            .unwrap_or(0);
-        let mut items = Vec::new();
-        if query.page.limit > 0 {
-            let mut select = Sql::new("SELECT a.* FROM audit_records a");
-            select.append(condition);
-            let default = SortKey {
-                field: AuditField::Timestamp,
-                direction: Direction::Descending,
-            };
-            select.append(order_by(&query.order, default, "a.id"));
-            page(&mut select, query.page);
-            let rows: Vec<AuditRow> = load(&mut conn, &select)?;
-            items = rows.iter().map(parse_record).collect::<Result<_, _>>()?;
-        }
+        let (rows, total): (Vec<AuditRow>, u64) =
+            list_rows(&mut conn, "audit_records a", visible, query, default)?;
         Ok(ListPage {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
+            items: rows.iter().map(parse_record).collect::<Result<_, _>>()?,
+            total,
             page: query.page,
         })
     }
