@@ -12,6 +12,7 @@
 //! - [`authz`]: the request authorization decision (the hot path).
 //! - [`permission`]: the management permission decision.
 //! - [`query`]: the typed filter/sort/page model for lists.
+//! - [`ticket`]: sign-in tickets and session cookies (signed, expiring), CSRF tokens.
 
 pub mod account;
 pub mod authz;
@@ -20,6 +21,7 @@ pub mod module;
 pub mod permission;
 pub mod query;
 pub mod secret;
+pub mod ticket;
 pub mod token;
 pub mod values;
 
