@@ -1,7 +1,8 @@
 //! Failed authentications per client address. After [`THRESHOLD`] failures within
-//! [`WINDOW`], further failures from that address are answered 429 (the credential is still
-//! evaluated in memory, so valid tokens from the same address are served as usual and never
-//! slowed; the REST API answers 429 instead of 401, and skips the failure's write-behind work).
+//! [`WINDOW`], further failures from that address are answered 429 on the REST API instead of
+//! 401. The credential is still evaluated in memory, so valid tokens from the same address are
+//! served as usual and never slowed, and failures with a known token id are still recorded (at
+//! most one record per token per minute) as evidence of the attempt.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -73,6 +73,8 @@ pub struct GateStats {
     pub unknown: AtomicU64,
     /// Fills discarded because of a racing invalidation.
     pub stale_fills: AtomicU64,
+    /// Times the change feed was lost (each flushed the cache and made the gate unready).
+    pub disconnects: AtomicU64,
 }
 
 /// The gate. Cheap to share (`Arc<Gate>`).
@@ -320,6 +322,7 @@ impl Gate {
             FeedStatus::Disconnected => {
                 self.ready.store(false, Ordering::SeqCst);
                 self.flush_cache();
+                self.stats.disconnects.fetch_add(1, Ordering::SeqCst);
                 log::warn!(
                     "change feed disconnected; token cache flushed and disabled until it is back"
                 );

@@ -31,6 +31,17 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .and_then(|value| value.to_str().ok())
 }
 
+/// A header set by the proxy: `None` when absent; `Some(None)` when it cannot be relied on
+/// (sent more than once, so a client's copy may be among them, or not visible ASCII).
+fn forwarded<'a>(req: &'a HttpRequest, name: &str) -> Option<Option<&'a str>> {
+    let mut values = req.headers().get_all(name);
+    let first = values.next()?;
+    if values.next().is_some() {
+        return Some(None);
+    }
+    Some(first.to_str().ok())
+}
+
 /// A refusal with only the statuses a forward-auth caller understands: 401 or 403.
 fn refusal(reason: RefusalReason, meta: &RequestMeta) -> HttpResponse {
     log::debug!(
@@ -54,7 +65,9 @@ fn refusal(reason: RefusalReason, meta: &RequestMeta) -> HttpResponse {
 /// `X-Original-URI`) and `X-Forwarded-Proto`; answers only 200, 401 or 403.
 async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let meta = RequestMeta::of(&req);
-    let proto = header(&req, "x-forwarded-proto").map(str::trim);
+    let proto = forwarded(&req, "x-forwarded-proto")
+        .flatten()
+        .map(str::trim);
     if !proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https")) {
         return refusal(RefusalReason::InsecureTransport, &meta);
     }
@@ -79,7 +92,12 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             return refusal(RefusalReason::UnknownToken, &meta);
         }
     };
-    let uri = header(&req, "x-forwarded-uri").or_else(|| header(&req, "x-original-uri"));
+    // X-Original-URI only when X-Forwarded-Uri is absent: an unusable X-Forwarded-Uri is
+    // refused, never replaced by another header (which a client may have sent).
+    let uri = match forwarded(&req, "x-forwarded-uri") {
+        Some(uri) => uri,
+        None => forwarded(&req, "x-original-uri").flatten(),
+    };
     let catalog = state.gate.catalog();
     let decision = uri
         .and_then(RequestPath::parse)

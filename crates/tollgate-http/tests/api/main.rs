@@ -58,6 +58,7 @@ macro_rules! ensure_eq {
 mod authz;
 mod bad_input;
 mod common;
+mod gate;
 mod lifecycle;
 mod openapi;
 mod statuses;

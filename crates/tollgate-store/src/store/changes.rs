@@ -74,7 +74,11 @@ impl Drop for ChangeFeed {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            // Dropped on the feed's own thread (a callback held the last reference to the
+            // feed's owner): joining itself would panic; the thread ends on its own.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
     }
 }
