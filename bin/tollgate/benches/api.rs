@@ -117,7 +117,7 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples[index.min(samples.len() - 1)].as_secs_f64() * 1e3
 }
 
-fn run(label: &str, url: &str) -> Result<(), Error> {
+fn run(label: &str, url: &str, measuring: bool) -> Result<(), Error> {
     let server = Arc::new(start(url)?);
     let create_url = format!("{}/accounts/api-tokens", server.base);
     // Warm up the connection pools.
@@ -129,7 +129,7 @@ fn run(label: &str, url: &str) -> Result<(), Error> {
             .send()?
             .error_for_status()?;
     }
-    let total = 800usize;
+    let total = if measuring { 800usize } else { 20 };
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let threads: Vec<_> = (0..4)
@@ -170,7 +170,7 @@ fn run(label: &str, url: &str) -> Result<(), Error> {
         ),
     ] {
         let mut samples = Vec::new();
-        for _ in 0..300 {
+        for _ in 0..(if measuring { 300 } else { 10 }) {
             let started = Instant::now();
             let response = server
                 .client
@@ -195,12 +195,15 @@ fn run(label: &str, url: &str) -> Result<(), Error> {
 }
 
 fn main() -> Result<(), Error> {
+    // `cargo bench` passes --bench; under `cargo test` this runs as a quick smoke test.
+    let measuring = std::env::args().any(|arg| arg == "--bench");
     let dir = tempfile::tempdir()?;
     run(
         "sqlite",
         &format!("sqlite://{}/bench.db", dir.path().display()),
+        measuring,
     )?;
     let db = TestDatabase::create()?;
-    run("postgres", db.url())?;
+    run("postgres", db.url(), measuring)?;
     Ok(())
 }

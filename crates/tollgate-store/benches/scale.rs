@@ -100,10 +100,12 @@ fn explain(store: &Store, label: &str, sql: &str) -> Result<(), Error> {
 }
 
 fn main() -> Result<(), Error> {
+    // `cargo bench` passes --bench; under `cargo test` this runs as a quick smoke test.
+    let measuring = std::env::args().any(|arg| arg == "--bench");
     let tokens: u64 = std::env::var("TOLLGATE_BENCH_TOKENS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(if measuring { 1_000_000 } else { 2_000 });
     let accounts = 10_000u64.min(tokens.max(1));
     let db = TestDatabase::create()?;
     let keys = ServerKey::from_bytes(vec![1; 32])?.derive();
@@ -135,7 +137,8 @@ fn main() -> Result<(), Error> {
     );
 
     let mut samples = Vec::new();
-    for _ in 0..100 {
+    let rounds: u64 = if measuring { 100 } else { 10 };
+    for _ in 0..rounds {
         let started = Instant::now();
         let page = store.list_tokens(Visibility::AllAccounts, &query)?;
         samples.push(started.elapsed());
@@ -148,7 +151,7 @@ fn main() -> Result<(), Error> {
 
     let mut samples = Vec::new();
     let mut rng = StdRng::seed_from_u64(7);
-    for n in 0..200u64 {
+    for n in 0..rounds * 2 {
         let account = AccountId::from_number(1 + (n * 37) % accounts).ok_or("account")?;
         let started = Instant::now();
         let page = store.list_tokens(Visibility::Account(account), &query)?;
@@ -166,7 +169,7 @@ fn main() -> Result<(), Error> {
         page: Page::new(0, 50),
     };
     let mut samples = Vec::new();
-    for n in 0..200u64 {
+    for n in 0..rounds * 2 {
         let account = AccountId::from_number(1 + (n * 37) % accounts).ok_or("account")?;
         let started = Instant::now();
         store.list_tokens(Visibility::Account(account), &unfiltered)?;
@@ -177,7 +180,7 @@ fn main() -> Result<(), Error> {
     let mut samples = Vec::new();
     let account = AccountId::from_number(42).ok_or("account")?;
     let module = ModuleId::from_number(1756).ok_or("module")?;
-    for n in 0..300 {
+    for n in 0..rounds * 3 {
         let ctx = Context {
             actor: Principal::System,
             ..Context::system(OffsetDateTime::now_utc())
