@@ -24,11 +24,13 @@ fence:
     ./scripts/check-domain-fence.sh
 
 # Benchmarks: the per-request decision (criterion), the store at 1,000,000 tokens on PostgreSQL,
-# and the REST API over HTTPS on both backends.
+# the REST API over HTTPS on both backends, and the gate under load (wrk against /v1/authorize,
+# RequireModule's cost, revocation latency, cache memory; see docs/BENCHMARKS.md).
 bench:
     cargo bench -p tollgate-domain --bench decision
     cargo bench -p tollgate-store --bench scale
     cargo bench -p tollgate --bench api
+    cargo bench -p tollgate --bench gate
 
 # What CI runs.
 ci: test
