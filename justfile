@@ -9,10 +9,19 @@ default:
 run:
     cargo run --release -p tollgate -- serve --demo
 
-# Everything CI checks: formatting, lints, the dependency fence, every test.
+# Everything CI checks: formatting, lints, the dependency fence, every test, the browser tests.
 test: lint fence
     cargo test --workspace --all-targets --locked
     cargo test --workspace --doc --locked
+    {{just_executable()}} browser
+
+# The web pages driven in Debian's headless Chromium (playwright-core; no browser download).
+# Screenshots at 1280 and 390 px land in artifacts/browser/.
+browser:
+    ./scripts/ensure-chromium.sh
+    cargo build -p tollgate --locked
+    cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+    cd tests/browser && TOLLGATE_BIN="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')/debug/tollgate" npm test
 
 # Formatting and clippy (warnings are errors).
 lint:

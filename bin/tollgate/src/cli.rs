@@ -39,6 +39,15 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print a single-use sign-in link for an account administrator (valid for 10 minutes).
+    LoginUrl {
+        /// The administrator (USR-dddd-dddd).
+        #[arg(long)]
+        user: String,
+        /// Where the server is reached (default: https://<TOLLGATE_LISTEN>).
+        #[arg(long = "base-url")]
+        base_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -413,3 +413,58 @@ pub fn audit(store: &Store, command: AuditCommand) -> anyhow::Result<bool> {
     })?;
     Ok(intact)
 }
+
+/// A user id from the command line.
+pub fn user_id(text: &str) -> anyhow::Result<UserId> {
+    UserId::parse(text).map_err(|error| anyhow!("{text:?}: {error}"))
+}
+
+/// `https://<listen address>`, with `localhost` for an unspecified address.
+pub fn default_base_url(listen: std::net::SocketAddr) -> String {
+    if listen.ip().is_unspecified() || listen.ip().is_loopback() {
+        format!("https://localhost:{}", listen.port())
+    } else {
+        format!("https://{listen}")
+    }
+}
+
+/// `tollgate login-url`: a single-use sign-in link for an administrator of an Active account,
+/// valid for ten minutes.
+pub fn login_url(
+    store: &Store,
+    keys: &Keys,
+    user: UserId,
+    base_url: &str,
+) -> anyhow::Result<String> {
+    let found = store
+        .user(user)?
+        .ok_or_else(|| anyhow!("no user {user}; see `tollgate users list`"))?;
+    let account = store
+        .account(found.account_id)?
+        .ok_or_else(|| anyhow!("the account of {user} does not exist"))?;
+    if !found.admin {
+        bail!(
+            "{user} ({}) is not an account administrator; only administrators sign in",
+            found.name
+        );
+    }
+    if account.status != AccountStatus::Active {
+        bail!(
+            "the account {} ({}) is disabled; its administrators cannot sign in",
+            account.id,
+            account.name
+        );
+    }
+    let base = base_url.trim_end_matches('/');
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        bail!("--base-url must start with https:// (for example https://tollgate.example.com)");
+    }
+    let ticket = tollgate_domain::ticket::Ticket::mint(
+        &keys.ticket,
+        user,
+        now(),
+        tollgate_domain::ticket::MAX_TICKET_LIFETIME,
+        &mut rand::rngs::OsRng,
+    );
+    Ok(format!("{base}/sign-in?ticket={ticket}"))
+}

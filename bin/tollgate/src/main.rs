@@ -47,5 +47,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Modules(command) => commands::modules(&store, command).map(|()| true),
         Command::Audit(command) => commands::audit(&store, command),
+        Command::LoginUrl { user, base_url } => {
+            let user = commands::user_id(&user)?;
+            let base = base_url.unwrap_or_else(|| commands::default_base_url(config.listen));
+            println!("{}", commands::login_url(&store, &keys, user, &base)?);
+            Ok(true)
+        }
     }
 }

@@ -17,6 +17,35 @@ fn demo(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
         log::info!("--demo: the database already has accounts; no demo data created");
         return Ok(());
     }
+    demo_data(config, keys, store)
+}
+
+/// A sign-in link for the first administrator of an Active account, if there is one.
+fn sign_in_link(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
+    for account in store.accounts()? {
+        if account.status != tollgate_domain::AccountStatus::Active {
+            continue;
+        }
+        if let Some(admin) = store
+            .users(Some(account.id))?
+            .into_iter()
+            .find(|user| user.admin)
+        {
+            let base = commands::default_base_url(config.listen);
+            let link = commands::login_url(store, keys, admin.id, &base)?;
+            println!(
+                "sign in to the web pages as {} ({}) within 10 minutes (single use; \
+                 `tollgate login-url --user {}` makes another):",
+                admin.name, admin.id, admin.id
+            );
+            println!("{link}");
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn demo_data(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
     let catalog = store.catalog()?;
     let now = time::OffsetDateTime::now_utc();
     let modules = catalog.allowed_for(AccountType::Client);
@@ -64,6 +93,7 @@ fn demo(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
 pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyhow::Result<()> {
     if with_demo {
         demo(config, &keys, &store)?;
+        sign_in_link(config, &keys, &store)?;
     }
     let tls = setup::tls(config)?;
     let https = TcpListener::bind(config.listen)

@@ -322,7 +322,7 @@ pub struct IdRef {
 }
 
 /// `POST /public/v1/accounts/api-tokens`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenBody {
     /// Required.
@@ -338,7 +338,7 @@ pub struct CreateTokenBody {
 }
 
 /// `PUT /public/v1/accounts/api-tokens/{id}`: partial; read-only fields may be echoed unchanged.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateTokenBody {
     /// New name.

@@ -12,6 +12,8 @@
 //! - [`gate`]: request authorization at speed — token cache, exact id set, change feed,
 //!   write-behind, failure limiter; [`require`]: the middleware any actix app can wrap around its
 //!   routes to require a module.
+//! - [`web`]: the web pages and sign-in (sessions act as the user through the same handlers'
+//!   functions, so the REST API's rules and audit records apply).
 //! - [`metrics`], [`openapi`], [`state`].
 
 pub mod auth;
@@ -27,6 +29,7 @@ pub mod require;
 pub mod rql;
 pub mod server;
 pub mod state;
+pub mod web;
 
 pub use error::ApiError;
 pub use server::{Listeners, configure, serve, tls_config};

@@ -20,7 +20,7 @@ pub struct Listeners {
     pub http: Option<TcpListener>,
 }
 
-/// Registers every route of the REST API, health and metrics.
+/// Registers every route of the REST API, health, metrics and the web pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::tokens::configure(cfg);
     handlers::icons::configure(cfg);
@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::audit::configure(cfg);
     handlers::health::configure(cfg);
     handlers::gateway::configure(cfg);
+    crate::web::configure(cfg);
 }
 
 /// Builds the server. Await the returned `Server` to run it; it stops gracefully on SIGTERM and

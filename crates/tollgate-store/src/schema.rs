@@ -120,6 +120,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sign_in_nonces (nonce) {
+        nonce -> Text,
+        kind -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(account_modules -> accounts (account_id));
 diesel::joinable!(account_modules -> modules (module_id));
@@ -141,4 +149,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain_heads,
     audit_records,
     change_sequence,
+    sign_in_nonces,
 );

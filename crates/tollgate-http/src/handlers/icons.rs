@@ -113,19 +113,32 @@ async fn put(
             declared.unwrap_or_default()
         )));
     }
+    let changed = set_icon(&state, &caller, id, kind, bytes.to_vec()).await?;
+    json(
+        StatusCode::OK,
+        &TokenDto::of(&changed, &caller.catalog, Shape::default(), None),
+    )
+}
+
+/// Sets a token's icon (content already checked to be `kind`) with its audit record; shared by
+/// the REST API and the web pages.
+pub async fn set_icon(
+    state: &AppState,
+    caller: &Caller,
+    id: tollgate_domain::TokenId,
+    kind: &str,
+    data: Vec<u8>,
+) -> Result<tollgate_store::StoredToken, ApiError> {
     let icon = Icon {
         content_type: kind.to_owned(),
-        data: bytes.to_vec(),
+        data,
     };
     let store = state.store.clone();
     let ctx = caller.context();
-    let check = checker(&caller);
+    let check = checker(caller);
     let changed = web::block(move || store.set_icon::<ApiError>(id, &ctx, icon, check)).await??;
     state.gate.invalidate(id);
-    json(
-        StatusCode::OK,
-        &TokenDto::of(&changed.token, &caller.catalog, Shape::default(), None),
-    )
+    Ok(changed.token)
 }
 
 async fn delete(

@@ -75,7 +75,7 @@ fn shape_of(select: &crate::rql::Selection) -> Shape {
 }
 
 /// Loads a token for a caller, applying the read permission (404 for what it cannot see).
-pub(crate) async fn load_visible(
+pub async fn load_visible(
     state: &AppState,
     caller: &Caller,
     id: tollgate_domain::TokenId,
@@ -105,9 +105,41 @@ async fn create(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    authorize_collection(
+        &caller.actor,
+        Operation::CreateToken,
+        caller.catalog.well_known(),
+    )?;
+    let body: CreateTokenBody = read_json(&req, payload, false).await?;
+    let (stored, value) = create_token(&state, &caller, body).await?;
+    let dto = TokenDto::of(
+        &stored,
+        &caller.catalog,
+        Shape::default(),
+        Some(value.expose_secret().to_owned()),
+    );
+    let mut response = json(StatusCode::CREATED, &dto)?;
+    if let Ok(location) = actix_web::http::header::HeaderValue::from_str(&format!(
+        "/public/v1/accounts/api-tokens/{}",
+        dto.id
+    )) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Creates a token for `caller` from a create body: validation (400 per field), the account
+/// rule, no escalation (403), then the token and its audit record in one transaction. The REST
+/// API and the web pages both create through here.
+pub async fn create_token(
+    state: &AppState,
+    caller: &Caller,
+    body: CreateTokenBody,
+) -> Result<(StoredToken, TokenValue), ApiError> {
     let known = *caller.catalog.well_known();
     authorize_collection(&caller.actor, Operation::CreateToken, &known)?;
-    let body: CreateTokenBody = read_json(&req, payload, false).await?;
     let mut errors = ValidationErrors::default();
     let name = match &body.name {
         Some(name) => errors.take(TokenName::parse(name)),
@@ -211,22 +243,7 @@ async fn create(
     .await??;
     // The id exists from now on: this instance knows at once, the others through the feed.
     state.gate.created(stored.token.id());
-    let dto = TokenDto::of(
-        &stored,
-        &caller.catalog,
-        Shape::default(),
-        Some(value.expose_secret().to_owned()),
-    );
-    let mut response = json(StatusCode::CREATED, &dto)?;
-    if let Ok(location) = actix_web::http::header::HeaderValue::from_str(&format!(
-        "/public/v1/accounts/api-tokens/{}",
-        dto.id
-    )) {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::LOCATION, location);
-    }
-    Ok(response)
+    Ok((stored, value))
 }
 
 async fn list(
@@ -370,8 +387,24 @@ async fn update(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = token_id(&path)?;
-    let stored = load_visible(&state, &caller, id).await?;
+    load_visible(&state, &caller, id).await?;
     let body: UpdateTokenBody = read_json(&req, payload, false).await?;
+    let stored = update_token(&state, &caller, id, body).await?;
+    json(
+        StatusCode::OK,
+        &TokenDto::of(&stored, &caller.catalog, Shape::default(), None),
+    )
+}
+
+/// Updates a token from an update body (validation, then the change with its audit record and
+/// the permission check inside the transaction). Shared by the REST API and the web pages.
+pub async fn update_token(
+    state: &AppState,
+    caller: &Caller,
+    id: tollgate_domain::TokenId,
+    body: UpdateTokenBody,
+) -> Result<StoredToken, ApiError> {
+    let stored = load_visible(state, caller, id).await?;
     let mut errors = ValidationErrors::default();
     echo_errors(&body, &stored, &mut errors);
     let name = body
@@ -407,21 +440,22 @@ async fn update(
         modules,
     };
     let revision = body.revision;
-    change(
-        &state,
-        &caller,
+    change_token(
+        state,
+        caller,
         id,
         Operation::UpdateToken,
-        move |token, by, now| {
+        Box::new(move |token, by, now| {
             token
                 .update(patch, revision, by, now)
                 .map_err(ApiError::from)
-        },
+        }),
     )
     .await
 }
 
-type Apply = dyn FnOnce(
+/// A change to apply to a token.
+pub type Apply = dyn FnOnce(
         &mut Token,
         tollgate_domain::Principal,
         time::OffsetDateTime,
@@ -450,7 +484,9 @@ async fn change(
     )
 }
 
-async fn change_token(
+/// Applies a change (its permission checked inside the store's transaction, on the token as it
+/// will be), invalidates the gate, and returns the token as stored.
+pub async fn change_token(
     state: &AppState,
     caller: &Caller,
     id: tollgate_domain::TokenId,

@@ -567,6 +567,16 @@ impl Server {
 
     /// A client that keeps no connection for reuse (for requests after which the server closes
     /// the connection, like a 431).
+    /// A client that does not follow redirects (to see a 303 and its `Set-Cookie`).
+    pub fn browser_client(&self) -> R<Client> {
+        Ok(Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(self.cert_pem.as_bytes())?)
+            .resolve("localhost", self.addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()?)
+    }
+
     pub fn one_off_client(&self) -> R<Client> {
         https_client(&self.cert_pem, self.addr, false)
     }

@@ -63,3 +63,4 @@ mod lifecycle;
 mod openapi;
 mod statuses;
 mod tracing;
+mod web;

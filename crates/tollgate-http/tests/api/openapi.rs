@@ -27,7 +27,7 @@ const CANDIDATES: [&str; 10] = [
     "/public/v1/accounts/modules/{id}",
     "/public/v1/audit/records/{id}/verify",
     "/public/v1/openapi.yaml",
-    "/administration/settings/api-tokens",
+    "/public/v1/accounts/api-tokens/{id}/rotate",
 ];
 
 fn method(name: &str) -> R<Method> {

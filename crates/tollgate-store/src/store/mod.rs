@@ -9,6 +9,7 @@ mod audit;
 mod changes;
 mod list;
 mod rows;
+mod signin;
 mod tokens;
 
 use diesel::prelude::*;
@@ -19,6 +20,7 @@ use tollgate_domain::{AccountStatus, AccountType, MacKey, Principal};
 pub use self::audit::{ChainReport, StoredRecord};
 pub use self::changes::{Change, ChangeFeed, FeedStatus};
 pub use self::rows::fold;
+pub use self::signin::NonceKind;
 pub use self::tokens::{Icon, NewSecret, StoredToken, TokenChanged};
 use crate::backend::{
     AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, PooledConnection, build_pool,

@@ -5,3 +5,4 @@ mod common;
 mod lists;
 mod ops;
 mod schema;
+mod signin;

@@ -1,0 +1,300 @@
+//! Sign-in and sessions (SPEC §4).
+//!
+//! A sign-in link is `/sign-in?ticket=<ticket>` (the ticket format is documented in
+//! `tollgate_domain::ticket`). Opening it shows who is about to sign in; **Continue** posts the
+//! ticket back, which spends it (its nonce is remembered until it expires, so it works once —
+//! and link previews that only GET it do not spend it) and sets the session cookie:
+//! `__Host-tollgate-session`, `Secure; HttpOnly; SameSite=Lax; Path=/`, eight hours. Every
+//! page re-reads the user and the account, so an administrator who loses the role, or whose
+//! account is disabled, is refused at the next request. Sign-out remembers the session id as
+//! ended until the cookie would have expired.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use rand::rngs::OsRng;
+use time::{Duration, OffsetDateTime};
+use tollgate_domain::ticket::{Session, SignInError, Ticket};
+use tollgate_domain::{Account, AccountStatus, Actor, ActorAccount, User, UserId};
+use tollgate_store::NonceKind;
+
+use super::{Page, TOKENS_PATH, WebError, html, secure_headers, views};
+use crate::auth::Caller;
+use crate::middleware::RequestMeta;
+use crate::state::AppState;
+
+/// The session cookie's name (`__Host-`: Secure, Path=/, no Domain, enforced by browsers).
+pub const COOKIE: &str = "__Host-tollgate-session";
+/// How long a session lasts.
+pub const SESSION_LIFETIME: Duration = Duration::hours(8);
+/// The header a script sends its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The signed-in administrator of a request.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// Acting as the user, exactly as the REST API would.
+    pub caller: Caller,
+    /// The session.
+    pub session: Session,
+    /// This session's CSRF token (for every form).
+    pub csrf: String,
+    /// The user.
+    pub user: User,
+    /// Their account.
+    pub account: Account,
+}
+
+impl SignedIn {
+    /// Refuses a state-changing request whose CSRF token is not this session's.
+    pub fn check_csrf(&self, state: &AppState, token: Option<&str>) -> Result<(), WebError> {
+        match token {
+            Some(token) if self.session.check_csrf(&state.keys.session, token) => Ok(()),
+            _ => Err(WebError::Csrf),
+        }
+    }
+}
+
+fn cookie_value<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim_matches('"'))
+}
+
+/// Who may manage tokens in the browser: an administrator of an Active account.
+fn admit(user: Option<User>, account: Option<Account>) -> Result<(User, Account), String> {
+    let Some(user) = user else {
+        return Err("This sign-in names a user that does not exist.".into());
+    };
+    let Some(account) = account else {
+        return Err("This user's account does not exist.".into());
+    };
+    if account.status != AccountStatus::Active {
+        return Err(format!(
+            "The account {} is disabled, so its administrators cannot sign in.",
+            account.name
+        ));
+    }
+    if !user.admin {
+        return Err(format!(
+            "Only account administrators can manage API tokens. Ask an administrator of {} for \
+             access.",
+            account.name
+        ));
+    }
+    Ok((user, account))
+}
+
+async fn load_user(
+    state: &AppState,
+    id: UserId,
+) -> Result<(Option<User>, Option<Account>), WebError> {
+    let store = state.store.clone();
+    Ok(
+        web::block(move || -> Result<_, tollgate_store::StoreError> {
+            let user = store.user(id)?;
+            let account = match &user {
+                Some(user) => store.account(user.account_id)?,
+                None => None,
+            };
+            Ok((user, account))
+        })
+        .await??,
+    )
+}
+
+/// The request's session, verified: signed, unexpired, not ended, of an administrator of an
+/// Active account.
+pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<SignedIn, WebError> {
+    let now = OffsetDateTime::now_utc();
+    let session = cookie_value(req, COOKIE)
+        .and_then(|text| Session::verify(&state.keys.session, text, now).ok())
+        .ok_or(WebError::NotSignedIn)?;
+    let store = state.store.clone();
+    let id = session.id.clone();
+    let ended = web::block(move || store.nonce_remembered(NonceKind::Session, &id, now)).await??;
+    if ended {
+        return Err(WebError::NotSignedIn);
+    }
+    let (user, account) = load_user(state, session.user).await?;
+    let (user, account) = admit(user, account).map_err(WebError::Refused)?;
+    let actor = Actor::User {
+        id: user.id,
+        name: user.name.to_string(),
+        admin: user.admin,
+        account: ActorAccount {
+            id: account.id,
+            name: account.name.to_string(),
+            account_type: account.account_type,
+            status: account.status,
+            modules: account.modules.clone(),
+        },
+    };
+    let caller = Caller {
+        actor,
+        presented: None,
+        catalog: state.gate.catalog(),
+        meta: RequestMeta::of(req),
+    };
+    let csrf = session.csrf_token(&state.keys.session);
+    Ok(SignedIn {
+        caller,
+        session,
+        csrf,
+        user,
+        account,
+    })
+}
+
+fn ticket_error(error: SignInError) -> WebError {
+    WebError::Refused(match error {
+        SignInError::Expired => {
+            "This sign-in link has expired. Ask for a new one (tollgate login-url).".into()
+        }
+        _ => "This sign-in link is not valid. Ask for a new one (tollgate login-url).".into(),
+    })
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// `GET /sign-in?ticket=…`: who is about to sign in, and a Continue button (nothing is spent).
+pub async fn sign_in_page(req: HttpRequest, state: web::Data<AppState>) -> Page {
+    async {
+        let ticket = query_param(req.query_string(), "ticket").unwrap_or_default();
+        let checked = Ticket::verify(&state.keys.ticket, &ticket, OffsetDateTime::now_utc())
+            .map_err(ticket_error)?;
+        let (user, account) = load_user(&state, checked.user).await?;
+        let (user, account) = admit(user, account).map_err(WebError::Refused)?;
+        Ok(html(
+            StatusCode::OK,
+            views::sign_in_page(&ticket, &user, &account),
+        ))
+    }
+    .await
+    .into()
+}
+
+/// `POST /sign-in`: spends the ticket and starts the session.
+pub async fn sign_in(body: web::Bytes, state: web::Data<AppState>) -> Page {
+    async {
+        let ticket = query_param(&String::from_utf8_lossy(&body), "ticket").unwrap_or_default();
+        let now = OffsetDateTime::now_utc();
+        let checked = Ticket::verify(&state.keys.ticket, &ticket, now).map_err(ticket_error)?;
+        let (user, account) = load_user(&state, checked.user).await?;
+        let (user, _) = admit(user, account).map_err(WebError::Refused)?;
+        let store = state.store.clone();
+        let nonce = checked.nonce.clone();
+        let fresh = web::block(move || {
+            store.remember_nonce(NonceKind::Ticket, &nonce, checked.expires, now)
+        })
+        .await??;
+        if !fresh {
+            return Err(WebError::Refused(
+                "This sign-in link has already been used. Ask for a new one (tollgate login-url)."
+                    .into(),
+            ));
+        }
+        let cookie = Session::issue(
+            &state.keys.session,
+            user.id,
+            now,
+            SESSION_LIFETIME,
+            &mut OsRng,
+        );
+        log::info!("{} signed in", user.id);
+        let mut response = HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, TOKENS_PATH))
+            .insert_header((
+                header::SET_COOKIE,
+                format!(
+                    "{COOKIE}={cookie}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
+                    SESSION_LIFETIME.whole_seconds()
+                ),
+            ))
+            .finish();
+        secure_headers(&mut response);
+        Ok(response)
+    }
+    .await
+    .into()
+}
+
+/// `POST /sign-out`: ends the session (CSRF-checked) and clears the cookie.
+pub async fn sign_out(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> Page {
+    async {
+        let signed = signed_in(&req, &state).await?;
+        let csrf = query_param(&String::from_utf8_lossy(&body), "csrf");
+        signed.check_csrf(&state, csrf.as_deref())?;
+        let store = state.store.clone();
+        let session = signed.session.clone();
+        web::block(move || {
+            store.remember_nonce(
+                NonceKind::Session,
+                &session.id,
+                session.expires,
+                OffsetDateTime::now_utc(),
+            )
+        })
+        .await??;
+        let mut response = html(
+            StatusCode::OK,
+            views::message_page(
+                "Signed out",
+                "You have signed out. Use a new sign-in link to come back.",
+                true,
+            ),
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&format!(
+            "{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+        )) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+        Ok(response)
+    }
+    .await
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use tollgate_domain::{AccountId, AccountType, DisplayName, ModuleSet};
+
+    use super::*;
+
+    fn account(status: AccountStatus) -> Account {
+        Account {
+            id: AccountId::from_number(12_345_678).unwrap_or_else(|| unreachable!()),
+            name: DisplayName::parse("name", "Acme").unwrap_or_else(|_| unreachable!()),
+            account_type: AccountType::Client,
+            status,
+            modules: ModuleSet::new(),
+        }
+    }
+
+    fn user(admin: bool) -> User {
+        User {
+            id: UserId::from_number(11_112_222).unwrap_or_else(|| unreachable!()),
+            account_id: AccountId::from_number(12_345_678).unwrap_or_else(|| unreachable!()),
+            name: DisplayName::parse("name", "Jane Doe").unwrap_or_else(|_| unreachable!()),
+            admin,
+        }
+    }
+
+    #[test]
+    fn only_administrators_of_active_accounts_are_admitted() {
+        assert!(admit(Some(user(true)), Some(account(AccountStatus::Active))).is_ok());
+        let refused = admit(Some(user(false)), Some(account(AccountStatus::Active)));
+        assert!(refused.is_err_and(|m| m.contains("Only account administrators")));
+        let refused = admit(Some(user(true)), Some(account(AccountStatus::Disabled)));
+        assert!(refused.is_err_and(|m| m.contains("is disabled")));
+        assert!(admit(None, None).is_err());
+    }
+}
