@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 use tollgate_domain::secret::{KeyId, SealedValue};
 use tollgate_domain::{
     AccountId, EventKind, FailureReason, ModuleId, ModuleSet, NewToken, Token, TokenEvent,
@@ -21,6 +21,56 @@ use crate::schema::{token_icons, token_modules, tokens};
 use crate::sql::{Bind, Sql, execute};
 
 const ID_ATTEMPTS: usize = 64;
+
+/// The most tokens one `touch_tokens` statement updates (each takes five bind parameters).
+const TOUCH_CHUNK: usize = 500;
+
+/// The latest use per token, as stored (UTC, milliseconds), in ascending id order: one `WHEN`
+/// per id (with a repeated id, `CASE` would take the first, not the latest), and every writer
+/// locks rows in the same order.
+fn latest_uses(uses: &[(TokenId, OffsetDateTime)]) -> Vec<(String, PrimitiveDateTime)> {
+    let mut latest: BTreeMap<TokenId, PrimitiveDateTime> = BTreeMap::new();
+    for (id, at) in uses {
+        let at = to_db(*at);
+        latest
+            .entry(*id)
+            .and_modify(|kept| *kept = (*kept).max(at))
+            .or_insert(at);
+    }
+    latest
+        .into_iter()
+        .map(|(id, at)| (id.to_string(), at))
+        .collect()
+}
+
+/// One statement moving `lastAccessAt` forward for a chunk of distinct ids. On SQLite the
+/// timestamps are text in diesel's one format (`YYYY-MM-DD HH:MM:SS[.fff]`, UTC, trailing zeros
+/// of the fraction dropped), whose text order is time order; on PostgreSQL they are `TIMESTAMP`.
+fn touch_statement(chunk: &[(String, PrimitiveDateTime)]) -> Sql {
+    let case = |sql: &mut Sql| {
+        sql.push("CASE id");
+        for (id, at) in chunk {
+            sql.push(" WHEN ")
+                .text(id.as_str())
+                .push(" THEN ")
+                .bind(Bind::Time(*at));
+        }
+        sql.push(" END");
+    };
+    let mut sql = Sql::new("UPDATE tokens SET last_access_at = ");
+    case(&mut sql);
+    sql.push(" WHERE id IN (");
+    for (index, (id, _)) in chunk.iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        sql.text(id.as_str());
+    }
+    sql.push(") AND (last_access_at IS NULL OR last_access_at < ");
+    case(&mut sql);
+    sql.push(")");
+    sql
+}
 
 /// A token with its account, as the REST API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -434,36 +484,26 @@ impl Store {
         ids.iter().map(|id| parse_id(id)).collect()
     }
 
-    /// Records authenticated uses: one statement for all of them, forward-only (a time never
-    /// moves `lastAccessAt` back). Returns how many tokens moved.
+    /// Records authenticated uses, forward-only: a time never moves `lastAccessAt` back, and
+    /// a time equal to the stored one (both at millisecond precision) does not count as a move.
+    /// An id given more than once counts with its latest time; ids of tokens that do not exist
+    /// are ignored. Returns how many tokens moved.
+    ///
+    /// The uses are written in statements of at most 500 tokens (five bind parameters each:
+    /// well under SQLite's limit of 32,766 per statement, and a cost linear in the batch), in
+    /// ascending id order, inside one transaction: all of them or none.
     pub fn touch_tokens(&self, uses: &[(TokenId, OffsetDateTime)]) -> Result<usize, StoreError> {
-        if uses.is_empty() {
+        let latest = latest_uses(uses);
+        if latest.is_empty() {
             return Ok(0);
         }
-        let mut sql = Sql::new("UPDATE tokens SET last_access_at = CASE id");
-        for (id, at) in uses {
-            sql.push(" WHEN ")
-                .text(id.to_string())
-                .push(" THEN ")
-                .bind(Bind::Time(to_db(*at)));
-        }
-        sql.push(" END WHERE id IN (");
-        for (index, (id, _)) in uses.iter().enumerate() {
-            if index > 0 {
-                sql.push(", ");
+        self.transaction(|conn| {
+            let mut moved = 0;
+            for chunk in latest.chunks(TOUCH_CHUNK) {
+                moved += execute(conn, &touch_statement(chunk)).map_err(StoreError::from)?;
             }
-            sql.text(id.to_string());
-        }
-        sql.push(") AND (last_access_at IS NULL OR last_access_at < CASE id");
-        for (id, at) in uses {
-            sql.push(" WHEN ")
-                .text(id.to_string())
-                .push(" THEN ")
-                .bind(Bind::Time(to_db(*at)));
-        }
-        sql.push(" END)");
-        let mut conn = self.conn()?;
-        execute(&mut conn, &sql).map_err(StoreError::from)
+            Ok(moved)
+        })
     }
 
     /// Records a failed authentication with a known token id (the write-behind calls this).

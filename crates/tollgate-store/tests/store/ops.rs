@@ -1,14 +1,15 @@
 //! Every operation with its audit record; races; a failure between change and record; the
-//! cascade; `lastAccessAt`; the hot path's view; an unreachable database.
+//! cascade; `lastAccessAt` (also in batches of many statements); the hot path's view; an
+//! unreachable database.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use tollgate_domain::query::{AuditField, Comparison, Filter, ListQuery, Page, Value};
 use tollgate_domain::{
-    AccountStatus, AccountType, EventKind, FailureReason, Principal, TokenPatch, TokenStatus,
-    TransitionError, Visibility,
+    AccountStatus, AccountType, EventKind, FailureReason, Principal, TokenId, TokenPatch,
+    TokenStatus, TransitionError, Visibility,
 };
 use tollgate_store::{Context, Icon, PoolOptions, Store, StoreError};
 
@@ -395,6 +396,135 @@ fn last_access_is_batched_and_forward_only() -> TestResult {
                 .and_then(|t| t.token.parts().last_access_at),
             Some(later)
         );
+        Ok(())
+    })
+}
+
+/// `count` token ids that are not in `real` (five ids), chosen so that in id order the real
+/// ones are at positions 0, 499, 500, somewhere in the middle, and last.
+fn fakes_around(real: &[TokenId], count: u64) -> Result<Vec<TokenId>, String> {
+    let mut r: Vec<u64> = real.iter().map(|id| id.number()).collect();
+    r.sort_unstable();
+    let [r0, r1, r2, r3, r4] = r[..] else {
+        return Err("five real ids".into());
+    };
+    // `n` ids strictly between `low` and `high`, evenly spread.
+    let between = |low: u64, high: u64, n: u64| -> Result<Vec<TokenId>, String> {
+        let step = (high - low) / (n + 1);
+        if step == 0 {
+            return Err(format!("no room for {n} ids between {low} and {high}"));
+        }
+        (1..=n)
+            .map(|i| TokenId::from_number(low + step * i).ok_or_else(|| "id".to_owned()))
+            .collect()
+    };
+    let rest = count - 498;
+    let room = r4 - r3 - 1;
+    let middle = (rest / 2).min(r3 - r2 - 1).max(rest.saturating_sub(room));
+    let mut ids = between(r0, r1, 498)?;
+    ids.extend(between(r2, r3, middle)?);
+    ids.extend(between(r3, r4, rest - middle)?);
+    Ok(ids)
+}
+
+/// A write-behind flush larger than one statement can hold: 7,000 ids of tokens that do not
+/// exist (at five bind parameters a token, over SQLite's 32,766 in one statement) around five
+/// real tokens, each at a stored time that tests the forward-only rule at millisecond
+/// precision: whole seconds against fractions (SQLite keeps `…:00` and `…:00.25` as text),
+/// sub-millisecond parts (dropped when stored), and ids given more than once (the latest time
+/// counts). Every time is relative to the fixture's `NOW`, never the wall clock.
+#[test]
+fn last_access_in_a_batch_of_many_statements() -> TestResult {
+    each_backend(|h| {
+        let f = fixture(h, AccountType::Client)?;
+        let mut real = Vec::new();
+        for name in ["forward", "fraction", "behind", "same", "never used"] {
+            real.push(create_token(h, &f, name, &[1756])?.0.token.id());
+        }
+        let [forward, fraction, behind, same, never] = real[..] else {
+            return Err("five tokens".into());
+        };
+        let last_access = |id: TokenId| -> Result<Option<OffsetDateTime>, StoreError> {
+            Ok(h.store
+                .token(id)?
+                .and_then(|t| t.token.parts().last_access_at))
+        };
+
+        // What is stored before the batch.
+        let forward_at = NOW + Duration::minutes(5);
+        let fraction_at = NOW + Duration::minutes(6) + Duration::milliseconds(500);
+        let behind_at = NOW + Duration::minutes(10) + Duration::milliseconds(250);
+        let same_at = NOW + Duration::minutes(7) + Duration::milliseconds(5);
+        let stored = [
+            (forward, forward_at),
+            (fraction, fraction_at),
+            (behind, behind_at),
+            (same, same_at),
+        ];
+        assert_eq!(h.store.touch_tokens(&stored)?, 4);
+        for (id, at) in stored {
+            assert_eq!(last_access(id)?, Some(at));
+        }
+
+        // A whole second, then one millisecond after it.
+        let later = forward_at + Duration::milliseconds(1);
+        // `…:00.5`, then `…:01.2504`: stored as `…:01.25`.
+        let fraction_later = fraction_at + Duration::microseconds(750_400);
+        // A whole second before `behind`'s `…:00.25`: must not move it back.
+        let earlier = behind_at - Duration::milliseconds(250);
+        // Later than `same` by less than a millisecond: the same stored time, no move.
+        let within = same_at + Duration::microseconds(700);
+        let first_use = NOW + Duration::hours(1);
+
+        // 7,000 ids of tokens that do not exist, around the real ones so that, in id order and
+        // in statements of 500, a real token is the first of all, the last of the first
+        // statement, the first of the second, somewhere after, and the last of the final,
+        // partial statement (7,005 = 14 × 500 + 5).
+        let fakes = fakes_around(&real, 7_000)?;
+        let mut all: Vec<TokenId> = fakes.iter().chain(&real).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 7_005, "distinct ids");
+        let mut positions: Vec<usize> = real
+            .iter()
+            .map(|id| all.binary_search(id).unwrap_or(usize::MAX))
+            .collect();
+        positions.sort_unstable();
+        assert_eq!(
+            (positions[0], positions[1], positions[2], positions[4]),
+            (0, 499, 500, 7_004),
+            "{positions:?}"
+        );
+        // Given in descending id order, unlike the statements.
+        let mut uses: Vec<(TokenId, OffsetDateTime)> =
+            fakes.into_iter().rev().map(|id| (id, first_use)).collect();
+        let middle = uses.len() / 2;
+        // The real ones first, in the middle and last; `forward` and `behind` more than once,
+        // with their latest time neither first nor last.
+        uses.insert(0, (forward, forward_at - Duration::minutes(1)));
+        uses.insert(1, (never, first_use));
+        uses.insert(middle, (forward, later));
+        uses.insert(middle + 1, (behind, earlier - Duration::hours(1)));
+        uses.insert(middle + 2, (fraction, fraction_later));
+        uses.push((behind, earlier));
+        uses.push((same, within));
+        uses.push((forward, forward_at - Duration::minutes(2)));
+        uses.push((behind, earlier - Duration::minutes(1)));
+
+        assert_eq!(
+            h.store.touch_tokens(&uses)?,
+            3,
+            "forward, fraction and never used move; behind and same do not"
+        );
+        assert_eq!(last_access(forward)?, Some(later));
+        assert_eq!(
+            last_access(fraction)?,
+            Some(fraction_at + Duration::milliseconds(750))
+        );
+        assert_eq!(last_access(never)?, Some(first_use));
+        assert_eq!(last_access(behind)?, Some(behind_at), "not moved back");
+        assert_eq!(last_access(same)?, Some(same_at), "not moved");
+        assert_eq!(h.store.touch_tokens(&uses)?, 0, "the same batch again");
         Ok(())
     })
 }
