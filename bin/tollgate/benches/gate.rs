@@ -1137,10 +1137,10 @@ fn memory(tokens: u64) -> Result<Memory, Error> {
     }
     let _ = gate.shutdown();
     drop(gate);
-    // The write-behind's flush at this scale: one `touch_tokens` statement for N distinct tokens
-    // (5 bound parameters each; SQLite allows 32,766 per statement, so 6,553 tokens at most).
+    // The write-behind's flush at this scale: `touch_tokens` for N distinct tokens (statements
+    // of 500 tokens in one transaction).
     let mut flushes = Vec::new();
-    for n in [100usize, 1_000, 3_000, 6_553, 6_554] {
+    for n in [100usize, 1_000, 6_554, 20_000, 100_000] {
         let Some(used) = ids.get(..n) else { break };
         let now = OffsetDateTime::now_utc();
         let uses: Vec<(TokenId, OffsetDateTime)> = used.iter().map(|id| (*id, now)).collect();

@@ -39,6 +39,9 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print k_ticket (base64), the key an identity provider signs sign-in tickets with
+    /// (docs/WEB.md). Keep it as secret as the server key.
+    TicketKey,
     /// Print a single-use sign-in link for an account administrator (valid for 10 minutes).
     LoginUrl {
         /// The administrator (USR-dddd-dddd).

@@ -47,6 +47,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Modules(command) => commands::modules(&store, command).map(|()| true),
         Command::Audit(command) => commands::audit(&store, command),
+        Command::TicketKey => {
+            println!("{}", key.export_ticket_key().as_str());
+            Ok(true)
+        }
         Command::LoginUrl { user, base_url } => {
             let user = commands::user_id(&user)?;
             let base = base_url.unwrap_or_else(|| commands::default_base_url(config.listen));

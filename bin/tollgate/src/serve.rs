@@ -21,7 +21,7 @@ fn demo(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
 }
 
 /// A sign-in link for the first administrator of an Active account, if there is one.
-fn sign_in_link(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
+fn sign_in_link(keys: &Keys, store: &Store, listen: std::net::SocketAddr) -> anyhow::Result<()> {
     for account in store.accounts()? {
         if account.status != tollgate_domain::AccountStatus::Active {
             continue;
@@ -31,7 +31,7 @@ fn sign_in_link(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<(
             .into_iter()
             .find(|user| user.admin)
         {
-            let base = commands::default_base_url(config.listen);
+            let base = commands::default_base_url(listen);
             let link = commands::login_url(store, keys, admin.id, &base)?;
             println!(
                 "sign in to the web pages as {} ({}) within 10 minutes (single use; \
@@ -93,7 +93,6 @@ fn demo_data(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> 
 pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyhow::Result<()> {
     if with_demo {
         demo(config, &keys, &store)?;
-        sign_in_link(config, &keys, &store)?;
     }
     let tls = setup::tls(config)?;
     let https = TcpListener::bind(config.listen)
@@ -106,6 +105,9 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
         })
         .transpose()?;
     let https_address = https.local_addr()?;
+    if with_demo {
+        sign_in_link(&keys, &store, https_address)?;
+    }
     let settings = Settings {
         reveal: config.reveal,
         trusted_proxies: config.trusted_proxies.clone(),

@@ -90,6 +90,8 @@ fn every_command_has_help() -> TestResult {
         &["modules", "upsert"],
         &["audit"],
         &["audit", "verify"],
+        &["login-url"],
+        &["ticket-key"],
     ];
     for command in commands {
         let mut args = command.to_vec();
@@ -310,6 +312,7 @@ fn serve_demo_answers_over_https_and_stops_on_sigterm() -> TestResult {
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut reader = BufReader::new(stdout);
+    let link = wait_for_line(&mut reader, "/sign-in?ticket=", Duration::from_secs(60))?;
     let line = wait_for_line(
         &mut reader,
         "listening on https://",
@@ -320,6 +323,18 @@ fn serve_demo_answers_over_https_and_stops_on_sigterm() -> TestResult {
         .next()
         .ok_or("no address")?
         .to_owned();
+    // The sign-in link printed for the demo administrator points at the bound port.
+    let port = address
+        .rsplit(':')
+        .next()
+        .ok_or("no port")?
+        .trim()
+        .to_owned();
+    assert!(
+        link.trim()
+            .starts_with(&format!("https://localhost:{port}/sign-in?ticket=v1.USR-")),
+        "{link}"
+    );
     let token = std::fs::read_to_string(env.dir.path().join("demo-token.txt"))?
         .trim()
         .to_owned();
@@ -359,5 +374,87 @@ fn serve_demo_answers_over_https_and_stops_on_sigterm() -> TestResult {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    Ok(())
+}
+
+#[test]
+fn login_url_mints_tickets_for_administrators_of_active_accounts_only() -> TestResult {
+    use base64::Engine as _;
+    use tollgate_domain::ticket::Ticket;
+
+    let env = Env::new()?;
+    let account = env.json(&[
+        "accounts", "create", "--name", "Acme", "--type", "client", "--json",
+    ])?;
+    let account_id = text(&account, "/id");
+    let admin = env.json(&[
+        "users",
+        "create",
+        "--account",
+        &account_id,
+        "--name",
+        "Jane",
+        "--admin",
+        "--json",
+    ])?;
+    let clerk = env.json(&[
+        "users",
+        "create",
+        "--account",
+        &account_id,
+        "--name",
+        "Joe",
+        "--json",
+    ])?;
+    let admin_id = text(&admin, "/id");
+
+    let output = env.run(&[
+        "login-url",
+        "--user",
+        &admin_id,
+        "--base-url",
+        "https://tg.example.com/",
+    ])?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let link = String::from_utf8(output.stdout)?.trim().to_owned();
+    let ticket = link
+        .strip_prefix("https://tg.example.com/sign-in?ticket=")
+        .ok_or_else(|| format!("unexpected link {link}"))?;
+    // The exported k_ticket verifies it: what an identity provider would mint.
+    let exported = env.run(&["ticket-key"])?;
+    assert!(exported.status.success());
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(String::from_utf8(exported.stdout)?.trim())?;
+    let checked = Ticket::verify(
+        &tollgate_domain::MacKey::new(&key),
+        ticket,
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(|e| format!("{e}"))?;
+    assert_eq!(checked.user.to_string(), admin_id);
+    assert!(checked.expires <= time::OffsetDateTime::now_utc() + time::Duration::minutes(10));
+
+    for (user, says) in [
+        (text(&clerk, "/id"), "not an account administrator"),
+        ("USR-0000-0001".to_owned(), "no user"),
+        ("nobody".to_owned(), "nobody"),
+    ] {
+        let output = env.run(&["login-url", "--user", &user])?;
+        assert!(!output.status.success(), "{user}");
+        let stderr = String::from_utf8(output.stderr)?;
+        assert!(stderr.contains(says), "{user}: {stderr}");
+    }
+    assert!(
+        env.run(&["accounts", "set-status", &account_id, "disabled"])?
+            .status
+            .success()
+    );
+    let output = env.run(&["login-url", "--user", &admin_id])?;
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr)?.contains("disabled"));
     Ok(())
 }

@@ -227,6 +227,14 @@ impl ServerKey {
         Ok(Self(bytes))
     }
 
+    /// `k_ticket` as base64 (standard alphabet, padded): what an identity provider is given so
+    /// it can mint sign-in tickets (`MacKey::new` of the decoded bytes is `Keys::ticket`). No
+    /// other purpose key can be exported.
+    pub fn export_ticket_key(&self) -> Zeroizing<String> {
+        let key = hkdf_label(self, "tollgate/v1/k_ticket");
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.as_slice()))
+    }
+
     /// A new random 32-byte key and its base64 text (to be written where the operator keeps it).
     pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> (Self, Zeroizing<String>) {
         let mut bytes = Zeroizing::new(vec![0u8; Self::MIN_BYTES]);
@@ -526,6 +534,23 @@ mod tests {
     use rand::rngs::StdRng;
 
     use super::*;
+
+    #[test]
+    fn the_exported_ticket_key_is_k_ticket() {
+        let server = ServerKey::from_bytes(vec![9; 32]).unwrap_or_else(|_| unreachable!());
+        let keys = server.derive();
+        let exported = server.export_ticket_key();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(exported.as_bytes())
+            .unwrap_or_default();
+        assert_eq!(bytes.len(), 32);
+        let message: &[&[u8]] = &[b"tollgate-ticket|v1|USR-1111-2222|1|00"];
+        assert_eq!(MacKey::new(&bytes).sign(message), keys.ticket.sign(message));
+        assert_ne!(
+            MacKey::new(&bytes).sign(message),
+            keys.session.sign(message)
+        );
+    }
 
     fn token_id(n: u64) -> TokenId {
         TokenId::from_number(n).unwrap_or_else(|| unreachable!())
