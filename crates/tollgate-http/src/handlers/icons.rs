@@ -147,15 +147,25 @@ async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = token_id(&path)?;
-    let store = state.store.clone();
-    let ctx = caller.context();
-    let check = checker(&caller);
-    let changed = web::block(move || store.clear_icon::<ApiError>(id, &ctx, check)).await??;
-    state.gate.invalidate(id);
+    let changed = clear_icon(&state, &caller, id).await?;
     json(
         StatusCode::OK,
-        &TokenDto::of(&changed.token, &caller.catalog, Shape::default(), None),
+        &TokenDto::of(&changed, &caller.catalog, Shape::default(), None),
     )
+}
+
+/// Removes a token's icon with its audit record; shared by the REST API and the web pages.
+pub async fn clear_icon(
+    state: &AppState,
+    caller: &Caller,
+    id: tollgate_domain::TokenId,
+) -> Result<tollgate_store::StoredToken, ApiError> {
+    let store = state.store.clone();
+    let ctx = caller.context();
+    let check = checker(caller);
+    let changed = web::block(move || store.clear_icon::<ApiError>(id, &ctx, check)).await??;
+    state.gate.invalidate(id);
+    Ok(changed.token)
 }
 
 #[cfg(test)]

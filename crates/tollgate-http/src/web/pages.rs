@@ -303,6 +303,54 @@ async fn read_wizard(req: &HttpRequest, payload: web::Payload) -> Result<WizardI
     Ok(input)
 }
 
+/// The uploaded logo, checked by content (PNG or JPEG, at most 5 MB); problems go to `logo`.
+fn checked_logo(input: &WizardInput, errors: &mut Errors) -> Option<(&'static str, Vec<u8>)> {
+    if input.logo_too_large {
+        errors.insert("logo".into(), vec!["The logo must be 5 MB or less.".into()]);
+        return None;
+    }
+    let bytes = input.logo.as_ref()?;
+    match sniff(bytes) {
+        Some(kind) => Some((kind, bytes.clone())),
+        None => {
+            errors.insert(
+                "logo".into(),
+                vec!["The logo must be a .jpg or .png image.".into()],
+            );
+            None
+        }
+    }
+}
+
+/// A form posted as `multipart/form-data` (with a logo) or `application/x-www-form-urlencoded`.
+async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<WizardInput, WebError> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"));
+    if multipart {
+        return read_wizard(req, payload).await;
+    }
+    let mut payload = payload;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            WebError::Api(ApiError::BadRequest(format!(
+                "the form could not be read: {e}"
+            )))
+        })?;
+        if bytes.len() + chunk.len() > TEXT_LIMIT {
+            return Err(WebError::Api(ApiError::PayloadTooLarge(TEXT_LIMIT)));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(WizardInput {
+        fields: query_pairs(&String::from_utf8_lossy(&bytes)),
+        ..WizardInput::default()
+    })
+}
+
 /// `POST …/new`: creates the token (and its icon), then shows its value once.
 pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Page {
     async {
@@ -316,25 +364,10 @@ pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
                 .to_owned(),
             modules: all(&input.fields, "modules").into_iter().collect(),
             revision: None,
+            has_icon: false,
         };
         let mut errors = Errors::new();
-        let logo = match (&input.logo, input.logo_too_large) {
-            (_, true) => {
-                errors.insert("logo".into(), vec!["The logo must be 5 MB or less.".into()]);
-                None
-            }
-            (Some(bytes), false) => match sniff(bytes) {
-                Some(kind) => Some((kind, bytes.clone())),
-                None => {
-                    errors.insert(
-                        "logo".into(),
-                        vec!["The logo must be a .jpg or .png image.".into()],
-                    );
-                    None
-                }
-            },
-            (None, false) => None,
-        };
+        let logo = checked_logo(&input, &mut errors);
         let redisplay = |errors: &Errors| {
             html(
                 StatusCode::BAD_REQUEST,
@@ -367,7 +400,7 @@ pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
                     log::warn!("icon of {} not saved: {error}", stored.token.id());
                     note = Some(
                         "The token was added, but its logo could not be saved; upload it again \
-                         from the details page.",
+                         with Edit.",
                     );
                 }
             }
@@ -405,6 +438,7 @@ fn form_of(stored: &StoredToken) -> TokenForm {
         description: parts.description.as_str().to_owned(),
         modules: parts.modules.iter().map(|id| id.to_string()).collect(),
         revision: Some(parts.revision),
+        has_icon: parts.has_icon,
     }
 }
 
@@ -520,21 +554,26 @@ pub async fn edit_page(
 pub async fn edit(
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Page {
     async {
         let signed = signed_in(&req, &state).await?;
-        let pairs = query_pairs(&String::from_utf8_lossy(&body));
-        signed.check_csrf(&state, first(&pairs, "csrf"))?;
+        let input = read_form(&req, payload).await?;
+        let pairs = &input.fields;
+        signed.check_csrf(&state, first(pairs, "csrf"))?;
         let stored = own_token(&state, &signed, &path).await?;
         let id = stored.token.id();
         let form = TokenForm {
-            name: first(&pairs, "name").unwrap_or_default().to_owned(),
-            description: first(&pairs, "description").unwrap_or_default().to_owned(),
-            modules: all(&pairs, "modules").into_iter().collect(),
-            revision: first(&pairs, "revision").and_then(|r| r.parse().ok()),
+            name: first(pairs, "name").unwrap_or_default().to_owned(),
+            description: first(pairs, "description").unwrap_or_default().to_owned(),
+            modules: all(pairs, "modules").into_iter().collect(),
+            revision: first(pairs, "revision").and_then(|r| r.parse().ok()),
+            has_icon: stored.token.parts().has_icon,
         };
+        let mut logo_errors = Errors::new();
+        let logo = checked_logo(&input, &mut logo_errors);
+        let remove_logo = first(pairs, "remove_logo").is_some();
         let update = UpdateTokenBody {
             name: Some(form.name.clone()),
             description: Some(form.description.clone()),
@@ -542,8 +581,21 @@ pub async fn edit(
             revision: form.revision,
             ..UpdateTokenBody::default()
         };
-        let errors = match tokens::update_token(&state, &signed.caller, id, update).await {
-            Ok(_) => return Ok(see_other(&format!("{TOKENS_PATH}/{id}?notice=updated"))),
+        let outcome = if logo_errors.is_empty() {
+            tokens::update_token(&state, &signed.caller, id, update).await
+        } else {
+            Err(ApiError::Validation(Default::default()))
+        };
+        let mut errors = match outcome {
+            Ok(_) => {
+                // The logo is its own change (and audit record), as with the REST API.
+                if let Some((kind, bytes)) = logo {
+                    icons::set_icon(&state, &signed.caller, id, kind, bytes).await?;
+                } else if remove_logo && stored.token.parts().has_icon {
+                    icons::clear_icon(&state, &signed.caller, id).await?;
+                }
+                return Ok(see_other(&format!("{TOKENS_PATH}/{id}?notice=updated")));
+            }
             Err(ApiError::Validation(invalid)) => form_errors(&invalid),
             Err(ApiError::Conflict(_)) => Errors::from([(
                 "form".to_owned(),
@@ -555,6 +607,7 @@ pub async fn edit(
             )]),
             Err(other) => return Err(other.into()),
         };
+        errors.extend(logo_errors);
         let dto = TokenDto::of(&stored, &signed.caller.catalog, Shape::default(), None);
         let who = who(&signed);
         let markup = views::edit_form(&who, &dto.id, &choosable(&signed), &form, &errors, false);

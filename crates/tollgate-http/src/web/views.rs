@@ -444,6 +444,8 @@ pub struct TokenForm {
     pub modules: BTreeSet<String>,
     /// The revision being edited (Edit only).
     pub revision: Option<u32>,
+    /// Whether the token has an icon now (Edit only).
+    pub has_icon: bool,
 }
 
 fn module_checklist(
@@ -817,8 +819,11 @@ pub fn edit_form(
     in_dialog: bool,
 ) -> Markup {
     let prefix = if in_dialog { "edit-" } else { "" };
+    let logo_id = format!("{prefix}logo");
+    let remove_id = format!("{prefix}remove-logo");
+    let logo_help = format!("{prefix}logo-help");
     html! {
-        form.edit-form method="post" action=(format!("{TOKENS_PATH}/{token_id}/edit")) {
+        form.edit-form method="post" action=(format!("{TOKENS_PATH}/{token_id}/edit")) enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(who.csrf);
             @if let Some(revision) = form.revision { input type="hidden" name="revision" value=(revision); }
             @if let Some(messages) = errors.get("form") {
@@ -826,6 +831,19 @@ pub fn edit_form(
             }
             fieldset {
                 legend { "General" }
+                div.field {
+                    label for=(logo_id) { "New logo" }
+                    input id=(logo_id) type="file" name="logo" accept=".jpg,.jpeg,.png,image/png,image/jpeg"
+                        aria-describedby=(described_by(errors, "logo", Some(&logo_help)).unwrap_or_default());
+                    p.muted id=(logo_help) { "Optional. A .jpg or .png image of at most 5 MB; leave empty to keep the current one." }
+                    (field_errors(errors, "logo"))
+                }
+                @if form.has_icon {
+                    div.field.inline {
+                        input id=(remove_id) type="checkbox" name="remove_logo" value="1";
+                        label for=(remove_id) { "Remove the current logo" }
+                    }
+                }
                 (general_fields(prefix, form, errors))
             }
             (module_checklist(prefix, available, form, errors))

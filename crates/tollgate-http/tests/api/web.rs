@@ -454,6 +454,43 @@ fn changes_and_reveals_need_the_csrf_token_and_are_audited() -> TestResult {
         let stored = s.store.token(TokenId::parse(&token.id)?)?.ok_or("gone")?;
         ensure_eq!(stored.token.name().as_str(), "CRM robot v2");
 
+        // The edit form also takes a new logo (checked by content) or removes the current one.
+        let edit = format!("{base}/edit");
+        let fields = |revision: u32| {
+            vec![
+                ("csrf".to_owned(), csrf.clone()),
+                ("name".to_owned(), "CRM robot v2".to_owned()),
+                ("modules".to_owned(), "MOD-1104".to_owned()),
+                ("revision".to_owned(), revision.to_string()),
+            ]
+        };
+        let as_refs = |pairs: &[(String, String)]| -> Vec<(String, String)> { pairs.to_vec() };
+        let pairs = as_refs(&fields(stored.token.revision()));
+        let borrowed: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let page = browser.post_multipart(&edit, &borrowed, Some(b"<svg onload=alert(1)>"))?;
+        ensure_eq!(page.status, 400);
+        ensure!(page.body.contains("id=\"logo-error\""));
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D,
+        ];
+        let page = browser.post_multipart(&edit, &borrowed, Some(&png))?;
+        ensure_eq!(page.status, 303, "{}", page.body);
+        let stored = s.store.token(TokenId::parse(&token.id)?)?.ok_or("gone")?;
+        ensure!(stored.token.parts().has_icon);
+        let pairs = as_refs(&fields(stored.token.revision()));
+        let mut borrowed: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        borrowed.push(("remove_logo", "1"));
+        let page = browser.post_multipart(&edit, &borrowed, None)?;
+        ensure_eq!(page.status, 303, "{}", page.body);
+        let stored = s.store.token(TokenId::parse(&token.id)?)?.ok_or("gone")?;
+        ensure!(!stored.token.parts().has_icon);
+
         // Another account's token does not exist here; deleting makes ours vanish.
         ensure_eq!(browser.get(&format!("{TOKENS}/{}", theirs.id))?.status, 404);
         ensure_eq!(
