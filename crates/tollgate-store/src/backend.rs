@@ -28,6 +28,24 @@ pub enum Backend {
     Sqlite,
 }
 
+/// `url` with `gssencmode=disable` unless it sets `gssencmode` itself.
+///
+/// libpq's default (`prefer`) initialises Kerberos on every connection attempt; Debian's krb5
+/// then aborts the process at exit (`k5_mutex_lock: Assertion 'r == 0' failed`) when another
+/// thread is still connecting — a pool or the change feed reconnecting. Tollgate authenticates
+/// to PostgreSQL by password or TLS; a URL can still ask for GSSAPI explicitly.
+pub fn without_gss_encryption(url: &str) -> String {
+    let query = url.split_once('?').map(|(_, query)| query).unwrap_or("");
+    if query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("gssencmode"))
+    {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}gssencmode=disable")
+}
+
 /// A parsed database URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
@@ -42,7 +60,7 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self {
                 backend: Backend::Postgres,
-                target: url.to_owned(),
+                target: without_gss_encryption(url),
             });
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
@@ -202,5 +220,26 @@ impl AnyConnection {
             Self::Postgresql(_) => Backend::Postgres,
             Self::Sqlite(_) => Backend::Sqlite,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_gss_encryption;
+
+    #[test]
+    fn gss_encryption_is_off_unless_the_url_asks() {
+        assert_eq!(
+            without_gss_encryption("postgres://u@h/db"),
+            "postgres://u@h/db?gssencmode=disable"
+        );
+        assert_eq!(
+            without_gss_encryption("postgres://u@h/db?sslmode=require"),
+            "postgres://u@h/db?sslmode=require&gssencmode=disable"
+        );
+        assert_eq!(
+            without_gss_encryption("postgres://u@h/db?gssencmode=require"),
+            "postgres://u@h/db?gssencmode=require"
+        );
     }
 }

@@ -434,7 +434,10 @@ fn split_url(url: &str) -> Result<(&str, &str, String), String> {
 /// `url` with its database path replaced by `/database`.
 fn replace_database(url: &str, database: &str) -> Result<String, String> {
     let (base, _path, rest) = split_url(url)?;
-    Ok(format!("{base}/{database}{rest}"))
+    // Every test connection, like the store's own, goes without GSSAPI (see `backend`).
+    Ok(crate::backend::without_gss_encryption(&format!(
+        "{base}/{database}{rest}"
+    )))
 }
 
 /// `url` with any password replaced by `***`, for messages.
@@ -545,7 +548,9 @@ fn start_cluster() -> Result<PgServer, TestDbError> {
             .arg("start");
         match run(&mut pg_ctl, "see the server log below") {
             Ok(_) => {
-                let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+                let admin_url = crate::backend::without_gss_encryption(&format!(
+                    "postgres://postgres@127.0.0.1:{port}/postgres"
+                ));
                 connect(
                     &admin_url,
                     "the throwaway cluster started but refuses connections",
@@ -814,15 +819,15 @@ mod tests {
     fn replaces_the_database_and_keeps_the_rest() {
         assert_eq!(
             replace_database("postgres://u:p@h:5/db?sslmode=disable", "x").unwrap(),
-            "postgres://u:p@h:5/x?sslmode=disable"
+            "postgres://u:p@h:5/x?sslmode=disable&gssencmode=disable"
         );
         assert_eq!(
             replace_database("postgresql://h", "x").unwrap(),
-            "postgresql://h/x"
+            "postgresql://h/x?gssencmode=disable"
         );
         assert_eq!(
             replace_database("postgres://h/?dbname=a&application_name=t", "x").unwrap(),
-            "postgres://h/x?application_name=t"
+            "postgres://h/x?application_name=t&gssencmode=disable"
         );
         assert!(replace_database("mysql://h/db", "x").is_err());
         assert!(replace_database("h/db", "x").is_err());
