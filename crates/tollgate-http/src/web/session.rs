@@ -182,9 +182,39 @@ pub async fn sign_in_page(req: HttpRequest, state: web::Data<AppState>) -> Page 
     .into()
 }
 
+/// False when the browser says the request came from another site (`Sec-Fetch-Site`, or an
+/// `Origin` other than this host): a sign-in posted from elsewhere would sign the victim in as
+/// someone else ("login CSRF"). Clients that send neither header are let through; the ticket is
+/// the credential.
+fn same_site(req: &HttpRequest) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match header("origin") {
+        None => true,
+        Some(origin) => {
+            let host = req.connection_info().host().to_owned();
+            origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .is_some_and(|origin_host| origin_host.eq_ignore_ascii_case(&host))
+        }
+    }
+}
+
 /// `POST /sign-in`: spends the ticket and starts the session.
-pub async fn sign_in(body: web::Bytes, state: web::Data<AppState>) -> Page {
+pub async fn sign_in(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> Page {
     async {
+        if !same_site(&req) {
+            return Err(WebError::Refused(
+                "This sign-in did not come from Tollgate's own page. Open the sign-in link \
+                 itself."
+                    .into(),
+            ));
+        }
         let ticket = query_param(&String::from_utf8_lossy(&body), "ticket").unwrap_or_default();
         let now = OffsetDateTime::now_utc();
         let checked = Ticket::verify(&state.keys.ticket, &ticket, now).map_err(ticket_error)?;

@@ -477,6 +477,9 @@ fn module_checklist(
                 }
             }
             p.muted.no-match hidden { "No module matches your search." }
+            @if available.is_empty() {
+                p.notice.failure { "No modules are enabled for this account, so no API token can be given a scope. An operator enables them with tollgate accounts set-modules." }
+            }
             (field_errors(errors, "modules"))
         }
     }

@@ -216,6 +216,27 @@ fn sign_in_is_single_use_and_the_session_cookie_is_locked_down() -> TestResult {
         ensure!(again.body.contains("already been used"));
         ensure!(again.set_cookie.is_none());
 
+        // Posted from another site (login CSRF): refused, and the ticket is not spent.
+        let fresh = mint(s, acme.admin.id)?;
+        let cross = browser
+            .client
+            .post(s.url("/sign-in"))
+            .header("origin", "https://evil.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("ticket={fresh}"))
+            .send()?;
+        ensure_eq!(cross.status().as_u16(), 403);
+        ensure!(cross.headers().get("set-cookie").is_none());
+        let same = browser
+            .client
+            .post(s.url("/sign-in"))
+            .header("origin", s.base.as_str())
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("ticket={fresh}"))
+            .send()?;
+        ensure_eq!(same.status().as_u16(), 303);
+
         // Tampered and expired tickets.
         let forged = ticket.replacen(&acme.admin.id.to_string(), "USR-0000-0001", 1);
         ensure_eq!(
