@@ -206,7 +206,8 @@ pub fn html(status: StatusCode, markup: maud::Markup) -> HttpResponse {
 }
 
 /// The headers every page carries: CSP, no caching (pages may hold a token value), no
-/// framing, no referrer (a sign-in link carries its ticket).
+/// framing, and referrers only to Tollgate itself (a sign-in link carries its ticket; forms
+/// still send their origin).
 pub fn secure_headers(response: &mut HttpResponse) {
     let headers = response.headers_mut();
     headers.insert(
@@ -221,7 +222,7 @@ pub fn secure_headers(response: &mut HttpResponse) {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
 }
 

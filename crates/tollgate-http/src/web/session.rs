@@ -194,7 +194,8 @@ fn same_site(req: &HttpRequest) -> bool {
         return false;
     }
     match header("origin") {
-        None => true,
+        // `null` says nothing (privacy-sensitive contexts send it); `Sec-Fetch-Site` decided.
+        None | Some("null") => true,
         Some(origin) => {
             let host = req.connection_info().host().to_owned();
             origin
