@@ -462,28 +462,6 @@ pub type Apply = dyn FnOnce(
     ) -> Result<Option<tollgate_domain::TokenEvent>, ApiError>
     + Send;
 
-/// Applies a change with the permission check inside the store's transaction (on the token as
-/// it is then), and renders the result.
-async fn change(
-    state: &AppState,
-    caller: &Caller,
-    id: tollgate_domain::TokenId,
-    operation: Operation,
-    apply: impl FnOnce(
-        &mut Token,
-        tollgate_domain::Principal,
-        time::OffsetDateTime,
-    ) -> Result<Option<tollgate_domain::TokenEvent>, ApiError>
-    + Send
-    + 'static,
-) -> Result<HttpResponse, ApiError> {
-    let stored = change_token(state, caller, id, operation, Box::new(apply)).await?;
-    json(
-        StatusCode::OK,
-        &TokenDto::of(&stored, &caller.catalog, Shape::default(), None),
-    )
-}
-
 /// Applies a change (its permission checked inside the store's transaction, on the token as it
 /// will be), invalidates the gate, and returns the token as stored.
 pub async fn change_token(
@@ -521,20 +499,57 @@ pub async fn change_token(
     Ok(changed.token)
 }
 
+/// Enable, disable or delete: the lifecycle operations the REST API's routes and the web pages'
+/// buttons share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// `POST …/enable`.
+    Enable,
+    /// `POST …/disable`.
+    Disable,
+    /// `DELETE …`.
+    Delete,
+}
+
+impl Lifecycle {
+    /// The permission it needs.
+    pub fn operation(self) -> Operation {
+        match self {
+            Self::Enable => Operation::EnableToken,
+            Self::Disable => Operation::DisableToken,
+            Self::Delete => Operation::DeleteToken,
+        }
+    }
+
+    /// Applies it to `id` for `caller`, with its audit record (see [`change_token`]).
+    pub async fn run(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        id: tollgate_domain::TokenId,
+    ) -> Result<StoredToken, ApiError> {
+        let apply: Box<Apply> = match self {
+            Self::Enable => {
+                Box::new(|token, by, now| token.enable(by, now).map(Some).map_err(ApiError::from))
+            }
+            Self::Disable => {
+                Box::new(|token, by, now| token.disable(by, now).map(Some).map_err(ApiError::from))
+            }
+            Self::Delete => {
+                Box::new(|token, by, now| token.delete(by, now).map(Some).map_err(ApiError::from))
+            }
+        };
+        change_token(state, caller, id, self.operation(), apply).await
+    }
+}
+
 async fn delete(
     path: web::Path<String>,
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = token_id(&path)?;
-    change_token(
-        &state,
-        &caller,
-        id,
-        Operation::DeleteToken,
-        Box::new(|token, by, now| token.delete(by, now).map(Some).map_err(ApiError::from)),
-    )
-    .await?;
+    Lifecycle::Delete.run(&state, &caller, id).await?;
     Ok(HttpResponse::NoContent()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -547,16 +562,7 @@ async fn enable(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = token_id(&path)?;
-    let _: EmptyBody = read_json(&req, payload, true).await?;
-    change(
-        &state,
-        &caller,
-        id,
-        Operation::EnableToken,
-        |token, by, now| token.enable(by, now).map(Some).map_err(ApiError::from),
-    )
-    .await
+    switch(req, path, payload, caller, state, Lifecycle::Enable).await
 }
 
 async fn disable(
@@ -566,14 +572,22 @@ async fn disable(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    switch(req, path, payload, caller, state, Lifecycle::Disable).await
+}
+
+async fn switch(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    caller: Caller,
+    state: web::Data<AppState>,
+    lifecycle: Lifecycle,
+) -> Result<HttpResponse, ApiError> {
     let id = token_id(&path)?;
     let _: EmptyBody = read_json(&req, payload, true).await?;
-    change(
-        &state,
-        &caller,
-        id,
-        Operation::DisableToken,
-        |token, by, now| token.disable(by, now).map(Some).map_err(ApiError::from),
+    let stored = lifecycle.run(&state, &caller, id).await?;
+    json(
+        StatusCode::OK,
+        &TokenDto::of(&stored, &caller.catalog, Shape::default(), None),
     )
-    .await
 }

@@ -9,7 +9,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt as _;
-use tollgate_domain::permission::authorize_collection;
 use tollgate_domain::query::{
     AuditField, Comparison, Direction, Filter, ListQuery, Page as PageSpec, SortKey, TokenField,
     Value,
@@ -24,7 +23,7 @@ use crate::body::ICON_LIMIT;
 use crate::dto::{CreateTokenBody, IdRef, Shape, TokenDto, UpdateTokenBody};
 use crate::error::ApiError;
 use crate::handlers::icons::{self, sniff};
-use crate::handlers::tokens::{self, Apply, change_token, load_visible};
+use crate::handlers::tokens::{self, Lifecycle, load_visible};
 use crate::handlers::{json, token_id};
 use crate::state::{AppState, RevealPolicy};
 
@@ -123,6 +122,13 @@ fn page_size(text: Option<&str>, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// A 1-based page number; anything else is the first page.
+fn page_number(text: Option<&str>) -> u64 {
+    text.and_then(|text| text.parse().ok())
+        .filter(|page| (1..=1_000_000).contains(page))
+        .unwrap_or(1)
+}
+
 fn order_key(text: &str) -> Option<SortKey<TokenField>> {
     let (direction, key) = match text.strip_prefix('-') {
         Some(key) => (Direction::Descending, key),
@@ -168,16 +174,9 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Page {
                 .unwrap_or("-created")
                 .to_owned(),
             size,
-            page: first(&pairs, "page")
-                .and_then(|p| p.parse::<u64>().ok())
-                .filter(|p| (1..=1_000_000).contains(p))
-                .unwrap_or(1),
+            page: page_number(first(&pairs, "page")),
         };
-        authorize_collection(
-            &signed.caller.actor,
-            Operation::ListTokens,
-            signed.caller.catalog.well_known(),
-        )?;
+        signed.authorize(Operation::ListTokens)?;
         let mut filters = Vec::new();
         if !list_state.status.is_empty() {
             filters.push(Filter::Compare {
@@ -239,11 +238,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Page {
 pub async fn wizard(req: HttpRequest, state: web::Data<AppState>) -> Page {
     async {
         let signed = signed_in(&req, &state).await?;
-        authorize_collection(
-            &signed.caller.actor,
-            Operation::CreateToken,
-            signed.caller.catalog.well_known(),
-        )?;
+        signed.authorize(Operation::CreateToken)?;
         Ok(html(
             StatusCode::OK,
             views::wizard_page(
@@ -686,11 +681,11 @@ pub async fn reveal(
     })
 }
 
-fn action_label(action: &str) -> Option<(&'static str, Operation)> {
+fn action_label(action: &str) -> Option<(&'static str, Lifecycle)> {
     match action {
-        "enable" => Some(("Enable", Operation::EnableToken)),
-        "disable" => Some(("Disable", Operation::DisableToken)),
-        "delete" => Some(("Delete", Operation::DeleteToken)),
+        "enable" => Some(("Enable", Lifecycle::Enable)),
+        "disable" => Some(("Disable", Lifecycle::Disable)),
+        "delete" => Some(("Delete", Lifecycle::Delete)),
         _ => None,
     }
 }
@@ -726,27 +721,18 @@ pub async fn act(
 ) -> Page {
     async {
         let (id, action) = path.into_inner();
-        let (_, operation) =
+        let (_, lifecycle) =
             action_label(&action).ok_or_else(|| ApiError::NotFound("no such page".into()))?;
         let signed = signed_in(&req, &state).await?;
         let pairs = query_pairs(&String::from_utf8_lossy(&body));
         signed.check_csrf(&state, first(&pairs, "csrf"))?;
         let stored = own_token(&state, &signed, &id).await?;
         let id: TokenId = stored.token.id();
-        let apply: Box<Apply> = match operation {
-            Operation::EnableToken => {
-                Box::new(|token, by, now| token.enable(by, now).map(Some).map_err(ApiError::from))
-            }
-            Operation::DisableToken => {
-                Box::new(|token, by, now| token.disable(by, now).map(Some).map_err(ApiError::from))
-            }
-            _ => Box::new(|token, by, now| token.delete(by, now).map(Some).map_err(ApiError::from)),
-        };
-        change_token(&state, &signed.caller, id, operation, apply).await?;
-        Ok(match operation {
-            Operation::DeleteToken => see_other(&format!("{TOKENS_PATH}?notice=deleted")),
-            Operation::EnableToken => see_other(&format!("{TOKENS_PATH}/{id}?notice=enabled")),
-            _ => see_other(&format!("{TOKENS_PATH}/{id}?notice=disabled")),
+        lifecycle.run(&state, &signed.caller, id).await?;
+        Ok(match lifecycle {
+            Lifecycle::Delete => see_other(&format!("{TOKENS_PATH}?notice=deleted")),
+            Lifecycle::Enable => see_other(&format!("{TOKENS_PATH}/{id}?notice=enabled")),
+            Lifecycle::Disable => see_other(&format!("{TOKENS_PATH}/{id}?notice=disabled")),
         })
     }
     .await
@@ -757,17 +743,10 @@ pub async fn act(
 pub async fn audit_trail(req: HttpRequest, state: web::Data<AppState>) -> Page {
     async {
         let signed = signed_in(&req, &state).await?;
-        authorize_collection(
-            &signed.caller.actor,
-            Operation::ReadAudit,
-            signed.caller.catalog.well_known(),
-        )?;
+        signed.authorize(Operation::ReadAudit)?;
         let pairs = query_pairs(req.query_string());
         let size = page_size(first(&pairs, "size"), 25);
-        let page = first(&pairs, "page")
-            .and_then(|p| p.parse::<u64>().ok())
-            .filter(|p| (1..=1_000_000).contains(p))
-            .unwrap_or(1);
+        let page = page_number(first(&pairs, "page"));
         let query = ListQuery::<AuditField> {
             filter: None,
             order: Vec::new(),

@@ -14,8 +14,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rand::rngs::OsRng;
 use time::{Duration, OffsetDateTime};
+use tollgate_domain::permission::authorize_collection;
 use tollgate_domain::ticket::{Session, SignInError, Ticket};
-use tollgate_domain::{Account, AccountStatus, Actor, ActorAccount, User, UserId};
+use tollgate_domain::{
+    Account, AccountStatus, Actor, ActorAccount, Operation, User, UserId, Visibility,
+};
 use tollgate_store::NonceKind;
 
 use super::{Page, TOKENS_PATH, WebError, html, secure_headers, views};
@@ -46,6 +49,15 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// The permission for a collection operation, as the REST API decides it.
+    pub fn authorize(&self, operation: Operation) -> Result<Visibility, WebError> {
+        Ok(authorize_collection(
+            &self.caller.actor,
+            operation,
+            self.caller.catalog.well_known(),
+        )?)
+    }
+
     /// Refuses a state-changing request whose CSRF token is not this session's.
     pub fn check_csrf(&self, state: &AppState, token: Option<&str>) -> Result<(), WebError> {
         match token {

@@ -37,10 +37,17 @@ pub enum Section {
     Audit,
 }
 
-fn stylesheet_and_script() -> Markup {
+/// The `<head>` of every page; signed-in pages carry their CSRF token for the script.
+fn head(title: &str, csrf: Option<&str>) -> Markup {
     html! {
-        link rel="stylesheet" href="/assets/tollgate.css";
-        script src="/assets/tollgate.js" defer {}
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            @if let Some(csrf) = csrf { meta name="csrf-token" content=(csrf); }
+            title { (title) " · Tollgate" }
+            link rel="stylesheet" href="/assets/tollgate.css";
+            script src="/assets/tollgate.js" defer {}
+        }
     }
 }
 
@@ -49,13 +56,7 @@ pub fn layout(title: &str, who: &Who, section: Section, body: Markup) -> Markup 
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="csrf-token" content=(who.csrf);
-                title { (title) " · Tollgate" }
-                (stylesheet_and_script())
-            }
+            (head(title, Some(&who.csrf)))
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.topbar {
@@ -96,12 +97,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Tollgate" }
-                (stylesheet_and_script())
-            }
+            (head(title, None))
             body {
                 header.topbar { span.brand { "Tollgate" } }
                 main #main.narrow { (body) }

@@ -420,10 +420,19 @@ fn changes_and_reveals_need_the_csrf_token_and_are_audited() -> TestResult {
         let page = browser.get(&format!("{base}?notice=disabled"))?;
         ensure!(page.body.contains("was disabled"));
 
+        // A refused transition is a page that says so (and changes nothing).
+        let again = browser.post_form(&format!("{base}/disable"), &[("csrf", &csrf)])?;
+        ensure_eq!(again.status, 409);
+        ensure!(again.body.contains("Conflict"), "{}", again.body);
+        ensure_eq!(s.revision(&token.id)?, stored.token.revision());
+
         // Reveal: only from the page's script (CSRF header), each time recorded.
         let reveal = format!("{base}/reveal");
         let refused = browser.send(Method::POST, &reveal, None)?;
         ensure_eq!(refused.status, 403);
+        let anonymous = Browser::new(s)?.send(Method::POST, &reveal, None)?;
+        ensure_eq!(anonymous.status, 401);
+        ensure!(anonymous.body.contains("\"error\""), "{}", anonymous.body);
         let request = browser
             .client
             .post(s.url(&reveal))
