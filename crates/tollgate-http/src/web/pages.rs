@@ -253,18 +253,24 @@ pub async fn wizard(req: HttpRequest, state: web::Data<AppState>) -> Page {
     .into()
 }
 
-/// A multipart form, read with limits: text fields up to 64 KB, the logo up to 5 MB.
+/// The most a whole form may carry: a logo of up to 5 MB and 1 MB of everything else. Past it
+/// the request is refused (413) rather than read on.
+const FORM_LIMIT: usize = ICON_LIMIT + 1024 * 1024;
+
+/// A form, read with limits: text fields up to 64 KB, the logo up to 5 MB (a larger logo is
+/// reported next to its field), the whole form up to [`FORM_LIMIT`].
 #[derive(Debug, Default)]
-struct WizardInput {
+struct FormInput {
     fields: Vec<(String, String)>,
     logo: Option<Vec<u8>>,
     logo_too_large: bool,
 }
 
-async fn read_wizard(req: &HttpRequest, payload: web::Payload) -> Result<WizardInput, WebError> {
+async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<FormInput, WebError> {
     let mut multipart = Multipart::new(req.headers(), payload);
-    let mut input = WizardInput::default();
+    let mut input = FormInput::default();
     let bad = |what: String| WebError::Api(ApiError::BadRequest(what));
+    let mut total = 0usize;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| bad(format!("the form could not be read: {e}")))?;
         let name = field.name().unwrap_or_default().to_owned();
@@ -274,6 +280,10 @@ async fn read_wizard(req: &HttpRequest, payload: web::Payload) -> Result<WizardI
         let mut too_large = false;
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| bad(format!("the form could not be read: {e}")))?;
+            total += chunk.len();
+            if total > FORM_LIMIT {
+                return Err(WebError::Api(ApiError::PayloadTooLarge(FORM_LIMIT)));
+            }
             if bytes.len() + chunk.len() > limit {
                 too_large = true;
                 if !is_file {
@@ -299,7 +309,7 @@ async fn read_wizard(req: &HttpRequest, payload: web::Payload) -> Result<WizardI
 }
 
 /// The uploaded logo, checked by content (PNG or JPEG, at most 5 MB); problems go to `logo`.
-fn checked_logo(input: &WizardInput, errors: &mut Errors) -> Option<(&'static str, Vec<u8>)> {
+fn checked_logo(input: &FormInput, errors: &mut Errors) -> Option<(&'static str, Vec<u8>)> {
     if input.logo_too_large {
         errors.insert("logo".into(), vec!["The logo must be 5 MB or less.".into()]);
         return None;
@@ -318,14 +328,14 @@ fn checked_logo(input: &WizardInput, errors: &mut Errors) -> Option<(&'static st
 }
 
 /// A form posted as `multipart/form-data` (with a logo) or `application/x-www-form-urlencoded`.
-async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<WizardInput, WebError> {
+async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<FormInput, WebError> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("multipart/form-data"));
     if multipart {
-        return read_wizard(req, payload).await;
+        return read_multipart(req, payload).await;
     }
     let mut payload = payload;
     let mut bytes = Vec::new();
@@ -340,9 +350,9 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<WizardInp
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(WizardInput {
+    Ok(FormInput {
         fields: query_pairs(&String::from_utf8_lossy(&bytes)),
-        ..WizardInput::default()
+        ..FormInput::default()
     })
 }
 
@@ -350,7 +360,7 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<WizardInp
 pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Page {
     async {
         let signed = signed_in(&req, &state).await?;
-        let input = read_wizard(&req, payload).await?;
+        let input = read_form(&req, payload).await?;
         signed.check_csrf(&state, first(&input.fields, "csrf"))?;
         let form = TokenForm {
             name: first(&input.fields, "name").unwrap_or_default().to_owned(),

@@ -331,6 +331,23 @@ fn the_wizard_validates_escapes_and_creates_as_the_person() -> TestResult {
         )?;
         ensure_eq!(page.status, 400);
         ensure!(page.body.contains("id=\"logo-error\""));
+        // A logo over 5 MB is an error next to the field; a form far over that is refused whole.
+        let mut big = vec![0u8; 5 * 1024 * 1024 + 1];
+        big[..8].copy_from_slice(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        let page = browser.post_multipart(
+            &new,
+            &[("csrf", &csrf), ("name", "Robot"), ("modules", "MOD-1104")],
+            Some(&big),
+        )?;
+        ensure_eq!(page.status, 400);
+        ensure!(page.body.contains("5 MB or less"), "{}", page.body);
+        big.resize(7 * 1024 * 1024, 0);
+        let page = browser.post_multipart(
+            &new,
+            &[("csrf", &csrf), ("name", "Robot"), ("modules", "MOD-1104")],
+            Some(&big),
+        )?;
+        ensure_eq!(page.status, 413);
         // Without the CSRF token.
         let page =
             browser.post_multipart(&new, &[("name", "Robot"), ("modules", "MOD-1104")], None)?;
