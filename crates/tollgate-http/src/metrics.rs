@@ -17,11 +17,18 @@ struct Histogram {
     count: u64,
 }
 
+/// One route's figures: requests by method and status, and its latency histogram.
+#[derive(Debug, Default)]
+struct Route {
+    requests: Vec<(String, u16, u64)>,
+    latency: Histogram,
+}
+
+/// Keyed so that a request already seen allocates nothing (lookups by `&str`).
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
-    counters: BTreeMap<(&'static str, String), u64>,
+    routes: BTreeMap<String, Route>,
+    counters: BTreeMap<&'static str, BTreeMap<String, u64>>,
 }
 
 /// The metrics registry.
@@ -43,12 +50,22 @@ impl Metrics {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        *inner
+        if !inner.routes.contains_key(route) {
+            inner.routes.insert(route.to_owned(), Route::default());
+        }
+        let Some(stats) = inner.routes.get_mut(route) else {
+            return;
+        };
+        match stats
             .requests
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default() += 1;
+            .iter_mut()
+            .find(|(m, s, _)| m == method && *s == status)
+        {
+            Some((_, _, count)) => *count += 1,
+            None => stats.requests.push((method.to_owned(), status, 1)),
+        }
         let seconds = elapsed.as_secs_f64();
-        let histogram = inner.latency.entry(route.to_owned()).or_default();
+        let histogram = &mut stats.latency;
         for (bucket, count) in BUCKETS.iter().zip(histogram.counts.iter_mut()) {
             if seconds <= *bucket {
                 *count += 1;
@@ -60,8 +77,15 @@ impl Metrics {
 
     /// Adds one to a named counter with one label (e.g. refusals by reason).
     pub fn count(&self, name: &'static str, label: &str) {
-        if let Ok(mut inner) = self.inner.lock() {
-            *inner.counters.entry((name, label.to_owned())).or_default() += 1;
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        let labels = inner.counters.entry(name).or_default();
+        match labels.get_mut(label) {
+            Some(count) => *count += 1,
+            None => {
+                labels.insert(label.to_owned(), 1);
+            }
         }
     }
 
@@ -75,19 +99,24 @@ impl Metrics {
             "# HELP tollgate_http_requests_total HTTP requests by route, method and status.\n",
         );
         out.push_str("# TYPE tollgate_http_requests_total counter\n");
-        for ((route, method, status), count) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "tollgate_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {count}",
-                escape(route),
-                escape(method)
-            );
+        for (route, stats) in &inner.routes {
+            let mut requests: Vec<&(String, u16, u64)> = stats.requests.iter().collect();
+            requests.sort();
+            for (method, status, count) in requests {
+                let _ = writeln!(
+                    out,
+                    "tollgate_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {count}",
+                    escape(route),
+                    escape(method)
+                );
+            }
         }
         out.push_str(
             "# HELP tollgate_http_request_duration_seconds HTTP request latency by route.\n",
         );
         out.push_str("# TYPE tollgate_http_request_duration_seconds histogram\n");
-        for (route, histogram) in &inner.latency {
+        for (route, stats) in &inner.routes {
+            let histogram = &stats.latency;
             let route = escape(route);
             for (bucket, count) in BUCKETS.iter().zip(histogram.counts.iter()) {
                 let _ = writeln!(
@@ -111,13 +140,11 @@ impl Metrics {
                 histogram.count
             );
         }
-        let mut last = "";
-        for ((name, label), count) in &inner.counters {
-            if *name != last {
-                let _ = writeln!(out, "# TYPE {name} counter");
-                last = name;
+        for (name, labels) in &inner.counters {
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for (label, count) in labels {
+                let _ = writeln!(out, "{name}{{reason=\"{}\"}} {count}", escape(label));
             }
-            let _ = writeln!(out, "{name}{{reason=\"{}\"}} {count}", escape(label));
         }
         out
     }

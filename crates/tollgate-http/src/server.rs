@@ -21,13 +21,16 @@ pub struct Listeners {
 }
 
 /// Registers every route of the REST API, health, metrics and the web pages.
+///
+/// The gateway's routes come first: actix tries routes in order, and `/v1/authorize` is the one
+/// every request of the platform passes through.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    handlers::gateway::configure(cfg);
     handlers::tokens::configure(cfg);
     handlers::icons::configure(cfg);
     handlers::modules::configure(cfg);
     handlers::audit::configure(cfg);
     handlers::health::configure(cfg);
-    handlers::gateway::configure(cfg);
     crate::web::configure(cfg);
 }
 
