@@ -270,6 +270,30 @@ describe("the API tokens pages", () => {
     await narrow.context().close();
   });
 
+  it("works without JavaScript: stacked wizard, confirmation and edit pages", async () => {
+    const context = await t.browser.newContext({ ignoreHTTPSErrors: true, javaScriptEnabled: false });
+    await context.addCookies(await page.context().cookies());
+    const plain = await context.newPage();
+    await plain.goto(`${t.base}${TOKENS}/new`);
+    // Every step is on the page at once; the Add button submits the whole form.
+    await plain.getByLabel("Name", { exact: true }).fill("No script robot");
+    await plain.getByLabel(/Billing/).check();
+    await plain.getByRole("button", { name: "Add" }).click();
+    await plain.getByRole("heading", { name: "API token added" }).waitFor();
+    assert.match(await plain.locator("#token-value").inputValue(), VALUE);
+    await plain.getByRole("link", { name: "View details" }).click();
+    await plain.getByRole("link", { name: "Disable No script robot" }).click();
+    await plain.getByRole("heading", { name: "Disable API token" }).waitFor();
+    await plain.getByRole("button", { name: "Disable" }).click();
+    await plain.getByText("“No script robot” was disabled.").waitFor();
+    await plain.getByRole("link", { name: "Edit No script robot" }).click();
+    await plain.getByRole("heading", { name: "Edit API token" }).waitFor();
+    await plain.getByLabel("Name", { exact: true }).fill("No script robot 2");
+    await plain.getByRole("button", { name: "Save" }).click();
+    await plain.getByText("Changes to “No script robot 2” were saved.").waitFor();
+    await context.close();
+  });
+
   it("refuses administrators of a disabled account, and signs out", async () => {
     const other = t.cli(["accounts", "create", "--name", "Dormant Ltd", "--type", "vendor", "--json"]);
     const boss = t.cli(["users", "create", "--account", other.id, "--name", "Sam Boss", "--admin", "--json"]);
