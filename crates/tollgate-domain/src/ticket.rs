@@ -121,8 +121,8 @@ impl Ticket {
     }
 }
 
-/// A verified session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A verified session. `Debug` leaves out its id (its CSRF token is derived from it).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     /// Who is signed in.
     pub user: UserId,
@@ -130,6 +130,15 @@ pub struct Session {
     pub expires: OffsetDateTime,
     /// Its id (for the CSRF token and sign-out).
     pub id: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
 }
 
 fn session_message(user: &str, expires: i64, id: &str) -> String {
@@ -275,6 +284,9 @@ mod tests {
         let csrf = session.csrf_token(&key);
         assert!(session.check_csrf(&key, &csrf));
         assert!(!session.check_csrf(&key, "x"));
+        let debug = format!("{session:?}");
+        assert!(!debug.contains(&session.id), "{debug}");
+        assert!(debug.contains("USR-1111-2222"), "{debug}");
         let other = Session::issue(&key, user(), NOW, Duration::hours(8), &mut rng);
         let other = Session::verify(&key, &other, NOW).unwrap_or_else(|_| unreachable!());
         assert!(

@@ -33,8 +33,8 @@ pub const SESSION_LIFETIME: Duration = Duration::hours(8);
 /// The header a script sends its CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The signed-in administrator of a request.
-#[derive(Debug, Clone)]
+/// The signed-in administrator of a request. `Debug` leaves out the CSRF token.
+#[derive(Clone)]
 pub struct SignedIn {
     /// Acting as the user, exactly as the REST API would.
     pub caller: Caller,
@@ -46,6 +46,16 @@ pub struct SignedIn {
     pub user: User,
     /// Their account.
     pub account: Account,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("user", &self.user.id)
+            .field("account", &self.account.id)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SignedIn {
@@ -101,19 +111,27 @@ fn admit(user: Option<User>, account: Option<Account>) -> Result<(User, Account)
     Ok((user, account))
 }
 
+/// The user and their account, unless `ended` names a session that was signed out (then
+/// `None`): one trip to the blocking pool for everything a page checks.
 async fn load_user(
     state: &AppState,
     id: UserId,
-) -> Result<(Option<User>, Option<Account>), WebError> {
+    ended: Option<(String, OffsetDateTime)>,
+) -> Result<Option<(Option<User>, Option<Account>)>, WebError> {
     let store = state.store.clone();
     Ok(
         web::block(move || -> Result<_, tollgate_store::StoreError> {
+            if let Some((session, now)) = ended
+                && store.nonce_remembered(NonceKind::Session, &session, now)?
+            {
+                return Ok(None);
+            }
             let user = store.user(id)?;
             let account = match &user {
                 Some(user) => store.account(user.account_id)?,
                 None => None,
             };
-            Ok((user, account))
+            Ok(Some((user, account)))
         })
         .await??,
     )
@@ -126,13 +144,9 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<SignedIn, 
     let session = cookie_value(req, COOKIE)
         .and_then(|text| Session::verify(&state.keys.session, text, now).ok())
         .ok_or(WebError::NotSignedIn)?;
-    let store = state.store.clone();
-    let id = session.id.clone();
-    let ended = web::block(move || store.nonce_remembered(NonceKind::Session, &id, now)).await??;
-    if ended {
-        return Err(WebError::NotSignedIn);
-    }
-    let (user, account) = load_user(state, session.user).await?;
+    let (user, account) = load_user(state, session.user, Some((session.id.clone(), now)))
+        .await?
+        .ok_or(WebError::NotSignedIn)?;
     let (user, account) = admit(user, account).map_err(WebError::Refused)?;
     let actor = Actor::User {
         id: user.id,
@@ -183,7 +197,9 @@ pub async fn sign_in_page(req: HttpRequest, state: web::Data<AppState>) -> Page 
         let ticket = query_param(req.query_string(), "ticket").unwrap_or_default();
         let checked = Ticket::verify(&state.keys.ticket, &ticket, OffsetDateTime::now_utc())
             .map_err(ticket_error)?;
-        let (user, account) = load_user(&state, checked.user).await?;
+        let (user, account) = load_user(&state, checked.user, None)
+            .await?
+            .unwrap_or_default();
         let (user, account) = admit(user, account).map_err(WebError::Refused)?;
         Ok(html(
             StatusCode::OK,
@@ -231,7 +247,9 @@ pub async fn sign_in(req: HttpRequest, body: web::Bytes, state: web::Data<AppSta
         let ticket = query_param(&String::from_utf8_lossy(&body), "ticket").unwrap_or_default();
         let now = OffsetDateTime::now_utc();
         let checked = Ticket::verify(&state.keys.ticket, &ticket, now).map_err(ticket_error)?;
-        let (user, account) = load_user(&state, checked.user).await?;
+        let (user, account) = load_user(&state, checked.user, None)
+            .await?
+            .unwrap_or_default();
         let (user, _) = admit(user, account).map_err(WebError::Refused)?;
         let store = state.store.clone();
         let nonce = checked.nonce.clone();

@@ -15,8 +15,8 @@ use crate::dto::TokenDto;
 /// Field errors by form field (`name`, `description`, `modules`, `logo`, `form`).
 pub type Errors = BTreeMap<String, Vec<String>>;
 
-/// The signed-in person, for the page header.
-#[derive(Debug, Clone)]
+/// The signed-in person, for the page header. `Debug` leaves out the CSRF token.
+#[derive(Clone)]
 pub struct Who {
     /// Display name.
     pub name: String,
@@ -26,6 +26,15 @@ pub struct Who {
     pub account: String,
     /// The session's CSRF token.
     pub csrf: String,
+}
+
+impl std::fmt::Debug for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Who")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which section the page belongs to (for the navigation).

@@ -386,6 +386,18 @@ fn the_wizard_validates_escapes_and_creates_as_the_person() -> TestResult {
             ensure_eq!(record.actor.id, acme.admin.id.to_string());
             ensure_eq!(record.actor.name, "Acme Admin");
         }
+        // The icon, for the pages: the signed-in account's only.
+        let icon = browser.get(&format!("{TOKENS}/{id}/icon"))?;
+        ensure_eq!(icon.status, 200);
+        let other = s.account(AccountType::Client, "Other")?;
+        let mut stranger = Browser::new(s)?;
+        stranger.sign_in(other.admin.id)?;
+        ensure_eq!(stranger.get(&format!("{TOKENS}/{id}/icon"))?.status, 404);
+        ensure_eq!(stranger.get(&format!("{TOKENS}/{id}"))?.status, 404);
+        // A page past the last shows the last one.
+        let past = browser.get(&format!("{TOKENS}?page=99&size=10"))?;
+        ensure_eq!(past.status, 200);
+        ensure!(past.body.contains("1–1 of 1"), "{}", past.body);
         // The details page shows the description as text.
         let details = browser.get(&format!("{TOKENS}/{id}"))?;
         ensure_eq!(details.status, 200);
