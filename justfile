@@ -9,11 +9,22 @@ default:
 run:
     cargo run --release -p tollgate -- serve --demo
 
-# Everything CI checks: formatting, lints, the dependency fence, every test, the browser tests.
+# Everything CI checks: formatting, lints, the dependency fence, every test, the platform's own
+# clients (SDK and CLIs from PyPI, their venvs built beside the Rust build), the browser tests.
 test: lint fence
+    #!/usr/bin/env bash
+    set -euo pipefail
+    mkdir -p artifacts
+    tests/sdk/install.sh >artifacts/sdk-install.log 2>&1 & install=$!
     cargo test --workspace --all-targets --locked
     cargo test --workspace --doc --locked
+    if ! wait "$install"; then cat artifacts/sdk-install.log >&2; exit 1; fi
+    tests/sdk/run.sh
     {{just_executable()}} browser
+
+# The platform's SDK and CLIs (mpt-api-client, mpt-cli, mpt-curl) against a throwaway server.
+sdk *ARGS:
+    tests/sdk/run.sh {{ARGS}}
 
 # The web pages driven in Debian's headless Chromium (playwright-core; no browser download).
 # Screenshots at 1280 and 390 px land in artifacts/browser/.

@@ -1,64 +1,46 @@
 #!/usr/bin/env bash
-# Drive the platform's Python SDK (mpt-api-client) against a throwaway Tollgate.
+# Drive the platform's real clients from PyPI against a throwaway Tollgate: the Python SDK
+# (mpt-api-client 7.0.0), mpt-cli 6.0.0, mpt-cli 5.3.0 and mpt-curl 1.0.8.
 #
 #   tests/sdk/run.sh [pytest arguments…]
 #
-# Creates tests/sdk/.venv with Python 3.12 when missing (skips, exit 0, when no Python 3.12
-# exists), installs tests/sdk/requirements.txt, starts `target/debug/tollgate serve --demo` on a
-# free loopback port in a temporary folder (building the debug binary if it is missing), runs
-# pytest on tests/sdk, stops the server and exits with pytest's status. See docs/SDK.md.
+# Runs tests/sdk/install.sh (builds the three venvs outside the repository when their
+# requirements changed; fails, exit 1, without Python 3.12 or PyPI — it never skips), starts
+# `target/debug/tollgate serve --demo` on a free loopback port in a temporary folder (building the
+# debug binary if it is missing), runs pytest on tests/sdk in the sdk venv, stops the server and
+# exits with pytest's status. See docs/SDK.md.
 #
-# Environment: TOLLGATE_BIN (default target/debug/tollgate), TOLLGATE_SDK_PYTHON (a Python
-# >= 3.12 to build the venv with).
+# Environment: TOLLGATE_BIN (default target/debug/tollgate), TOLLGATE_SDK_PYTHON (a Python 3.12
+# to build the venvs with), TOLLGATE_SDK_VENVS (where the venvs live).
 set -euo pipefail
 
 started=$SECONDS
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-venv="$here/.venv"
 bin="${TOLLGATE_BIN:-$root/target/debug/tollgate}"
 
-say() { printf 'sdk-check: %s\n' "$*" >&2; }
+# shellcheck source=tests/sdk/venvs.sh
+source "$here/venvs.sh"
+say() { sdk_say "$@"; }
 
-# --- Python 3.12 and the venv ---------------------------------------------------------------
-is_py312() { [ -x "$1" ] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; }
-find_python() {
-    local candidate
-    for candidate in "${TOLLGATE_SDK_PYTHON:-}" "$(command -v python3.12 || true)" \
-        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do
-        if [ -n "$candidate" ] && is_py312 "$candidate"; then
-            printf '%s\n' "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-
-if ! is_py312 "$venv/bin/python"; then
-    if ! python="$(find_python)"; then
-        echo "skipped: no Python 3.12 (looked for python3.12 on PATH and in ${PYENV_ROOT:-$HOME/.pyenv}/versions/3.12*)"
-        exit 0
+# --- the venvs (fast when up to date) -------------------------------------------------------
+"$here/install.sh"
+python="$sdk_venvs/sdk/bin/python"
+for name in "${sdk_venv_names[@]}"; do
+    if ! sdk_is_py312 "$sdk_venvs/$name/bin/python"; then
+        say "error: venv $sdk_venvs/$name is missing after install.sh"
+        exit 1
     fi
-    say "creating $venv with $python"
-    rm -rf "$venv"
-    "$python" -m venv "$venv"
-fi
-
-stamp="$venv/.requirements.sha256"
-wanted="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
-    say "installing requirements.txt"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    printf '%s\n' "$wanted" >"$stamp"
-fi
+done
 
 # --- the server -----------------------------------------------------------------------------
 if [ ! -x "$bin" ]; then
     say "building the debug binary (cargo build -p tollgate)"
     (cd "$root" && cargo build -p tollgate)
 fi
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
-port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 work="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-sdk.XXXXXX")"
 server_pid=""
 
@@ -104,7 +86,11 @@ status=0
 TOLLGATE_BASE_URL="https://localhost:$port" \
     TOLLGATE_TOKEN="$(tr -d '[:space:]' <"$work/data/demo-token.txt")" \
     TOLLGATE_CA_FILE="$work/data/tls/cert.pem" \
-    "$venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$here" --tb=short -rfExX "$here" "$@" \
+    TOLLGATE_CLI6_BIN_DIR="$sdk_venvs/cli6/bin" \
+    TOLLGATE_CLI5_BIN_DIR="$sdk_venvs/cli5/bin" \
+    TOLLGATE_BIN="$bin" \
+    TOLLGATE_SERVER_DIR="$work" \
+    "$python" -m pytest -p no:cacheprovider --rootdir "$here" --tb=short -rfExX "$here" "$@" \
     || status=$?
 
 stop_server

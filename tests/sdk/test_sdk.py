@@ -238,7 +238,8 @@ def test_lifecycle_and_audit_records(client, make_token, tag, settings):
     ]
     assert all(r.object.id == token.id for r in records)
     assert all(r.actor.id == settings.token_id and r.actor.type == "ApiToken" for r in records)
-    assert records[0].request.user_agent == "swo-marketplace-client/1.0"
+    # the platform's shape: request {api {ip, userAgent}, log {correlationId}} (SPEC §6, turn 2)
+    assert records[0].request.api.user_agent == "swo-marketplace-client/1.0"
     updated = records[-2]
     assert updated.details.name.before == f"SDK robot {tag} life"
     assert updated.details.name.after == renamed.name

@@ -5,11 +5,15 @@
 //! RFC 8785 JSON of `{"account": …, "seq": n, "record": …}` (binding the record to its account and
 //! position). The first record's previous hash is 32 zero bytes. A chain head per account holds
 //! the record count and the last hash, so a deleted tail is detected too.
+//!
+//! The chain covers a record's JSON *as stored* (a [`serde_json::Value`]), never a
+//! re-serialisation through today's [`AuditRecord`](crate::AuditRecord) type: records written
+//! before a change of shape keep verifying, and only rendering (`crate::stored`) maps them to
+//! the shape of today.
 
 use serde::Serialize;
+use serde_json::Value;
 use tollgate_domain::MacKey;
-
-use crate::record::AuditRecord;
 
 /// The previous hash of an account's first record.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -48,15 +52,11 @@ pub struct ChainLink {
 struct Linked<'a> {
     account: &'a str,
     seq: u64,
-    record: &'a AuditRecord,
+    record: &'a Value,
 }
 
-/// The bytes a link's hash covers.
-pub fn link_bytes(
-    account: &str,
-    seq: u64,
-    record: &AuditRecord,
-) -> Result<Vec<u8>, serde_json::Error> {
+/// The bytes a link's hash covers: the RFC 8785 form of `{account, seq, record}`.
+pub fn link_bytes(account: &str, seq: u64, record: &Value) -> Result<Vec<u8>, serde_json::Error> {
     serde_json_canonicalizer::to_vec(&Linked {
         account,
         seq,
@@ -70,7 +70,7 @@ impl ChainHead {
         &self,
         key: &MacKey,
         account: &str,
-        record: &AuditRecord,
+        record: &Value,
     ) -> Result<(ChainLink, ChainHead), serde_json::Error> {
         let seq = self.count + 1;
         let bytes = link_bytes(account, seq, record)?;
@@ -94,8 +94,8 @@ impl ChainHead {
 pub struct LinkInput {
     /// The record's id (to name a broken link).
     pub record_id: String,
-    /// The stored record.
-    pub record: AuditRecord,
+    /// The stored record, as stored.
+    pub record: Value,
     /// Its stored link.
     pub link: ChainLink,
 }
@@ -199,15 +199,16 @@ pub fn verify_chain(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
+    use serde_json::{Map, json};
 
     use super::*;
     use crate::record::{
-        ActorRecord, Documents, ObjectRef, RequestInfo, SnapshotAccount, TokenSnapshot,
+        ActorRecord, AuditRecord, Documents, ObjectRef, RequestRecord, SnapshotAccount,
+        TokenSnapshot,
     };
 
-    fn record(n: u32) -> AuditRecord {
-        AuditRecord {
+    fn record(n: u32) -> Value {
+        serde_json::to_value(AuditRecord {
             id: format!("AUD-0000-0000-0000-{n:04}"),
             event: "platform.accounts.api-token.updated".into(),
             summary: format!("change {n}"),
@@ -224,7 +225,8 @@ mod tests {
                 kind: "System".into(),
                 account: None,
             },
-            request: RequestInfo::default(),
+            request: RequestRecord::default(),
+            record_type: "Public".into(),
             documents: Documents {
                 token: TokenSnapshot {
                     id: "TKN-0000-0001".into(),
@@ -240,7 +242,8 @@ mod tests {
                 },
             },
             revision: n,
-        }
+        })
+        .unwrap_or_default()
     }
 
     fn chain(key: &MacKey, n: u32) -> Result<(Vec<LinkInput>, ChainHead), serde_json::Error> {
@@ -251,7 +254,7 @@ mod tests {
             let (link, next) = head.append(key, "ACC-0000-0001", &record)?;
             head = next;
             out.push(LinkInput {
-                record_id: record.id.clone(),
+                record_id: format!("AUD-0000-0000-0000-{i:04}"),
                 record,
                 link,
             });
@@ -277,7 +280,7 @@ mod tests {
         let (links, head) = chain(&key, 5)?;
 
         let mut altered = links.clone();
-        altered[2].record.summary = "forged".into();
+        altered[2].record["summary"] = json!("forged");
         assert_eq!(
             verify_chain(&key, "ACC-0000-0001", head, altered),
             Err(ChainBreak::HashMismatch {
@@ -326,13 +329,64 @@ mod tests {
         let (mut links, head) = chain(&key, 3)?;
         // A forger without the key recomputes with a guessed key.
         let forger = MacKey::new(b"guess");
-        links[1].record.summary = "forged".into();
+        links[1].record["summary"] = json!("forged");
         let bytes = link_bytes("ACC-0000-0001", 2, &links[1].record)?;
         links[1].link.hash = forger.sign(&[&links[1].link.prev_hash, &bytes]);
         assert!(matches!(
             verify_chain(&key, "ACC-0000-0001", head, links),
             Err(ChainBreak::HashMismatch { seq: 2, .. })
         ));
+        Ok(())
+    }
+
+    /// Records stored before the record's shape changed (flat `request`, no `type`) keep
+    /// verifying: the chain covers them as stored.
+    #[test]
+    fn records_stored_in_an_older_shape_verify() -> Result<(), Box<dyn std::error::Error>> {
+        let key = MacKey::new(b"k_audit of the golden fixture");
+        let fixture = include_str!("../tests/fixtures/chain-v1-flat-request.txt");
+        let mut links = Vec::new();
+        let mut last = GENESIS;
+        for line in fixture.lines().filter(|line| !line.starts_with('#')) {
+            let mut parts = line.splitn(4, ' ');
+            let (Some(seq), Some(prev), Some(hash), Some(json)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err("malformed fixture line".into());
+            };
+            let hex = |text: &str| -> Result<[u8; 32], Box<dyn std::error::Error>> {
+                let bytes: Result<Vec<u8>, _> = (0..text.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or(""), 16))
+                    .collect();
+                <[u8; 32]>::try_from(bytes?).map_err(|_| "not 32 bytes".into())
+            };
+            let record: Value = serde_json::from_str(json)?;
+            assert!(record["request"].get("ip").is_some(), "the fixture is flat");
+            let link = ChainLink {
+                seq: seq.parse()?,
+                prev_hash: hex(prev)?,
+                hash: hex(hash)?,
+            };
+            last = link.hash;
+            links.push(LinkInput {
+                record_id: record["id"].as_str().unwrap_or_default().to_owned(),
+                record,
+                link,
+            });
+        }
+        let head = ChainHead {
+            count: 2,
+            last_hash: last,
+        };
+        assert_eq!(
+            verify_chain(&key, "ACC-1234-5678", head, links.clone()),
+            Ok(2)
+        );
+        // And today's record type reads them, mapped to today's shape.
+        let rendered = crate::stored::render(links[0].record.clone())?;
+        assert_eq!(rendered.request.api_ip(), Some("203.0.113.7"));
+        assert_eq!(rendered.record_type, "Public");
         Ok(())
     }
 }

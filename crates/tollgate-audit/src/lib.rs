@@ -3,13 +3,19 @@
 //! - [`record`]: the record shape, built from a domain [`tollgate_domain::TokenEvent`], with its
 //!   human summary, the before/after `details`, and a `documents.token` snapshot that has no
 //!   field for secret material (by construction).
-//! - [`chain`]: the per-account keyed hash chain and its verifier.
+//! - [`chain`]: the per-account keyed hash chain and its verifier, over records as stored.
+//! - [`event_type`]: the event types (`GET /public/v1/audit/event-types`).
+//! - [`stored`]: records as stored, and their rendering in today's shape.
 
 pub mod chain;
+pub mod event_type;
 pub mod record;
+pub mod stored;
 
 pub use chain::{ChainBreak, ChainHead, ChainLink, LinkInput, verify_chain};
+pub use event_type::{EventType, keys_written};
 pub use record::{
-    AccountRef, ActorRecord, AuditRecord, ModuleRef, ObjectRef, RecordInput, RequestInfo,
-    TokenSnapshot, event_key, format_timestamp,
+    AccountRef, ActorRecord, ApiRequest, AuditRecord, LogRequest, ModuleRef, ObjectRef,
+    RECORD_TYPE, RecordInput, RequestInfo, RequestRecord, TokenSnapshot, event_key,
+    format_timestamp,
 };

@@ -19,6 +19,9 @@ pub fn format_timestamp(at: OffsetDateTime) -> String {
     at.format(TIMESTAMP).unwrap_or_default()
 }
 
+/// The `type` of every record Tollgate writes.
+pub const RECORD_TYPE: &str = "Public";
+
 /// The event key: `platform.accounts.api-token.<action>`.
 pub fn event_key(kind: EventKind) -> String {
     format!("platform.accounts.api-token.{}", kind.action())
@@ -74,24 +77,84 @@ pub struct ObjectRef {
     pub object_type: String,
 }
 
-/// Where the request came from. Empty fields are omitted.
+/// Where the request came from, as the HTTP layer hands it over (the record shows it as
+/// [`RequestRecord`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// Client address.
+    pub ip: Option<String>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The trace id of the request.
+    pub correlation_id: Option<String>,
+}
+
+/// A record's `request`, in the platform's shape: `{"api": {"ip", "userAgent"}, "log":
+/// {"correlationId"}}`. Empty parts are omitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The API call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiRequest>,
+    /// Where to find it in the logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogRequest>,
+}
+
+/// `request.api`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RequestInfo {
+pub struct ApiRequest {
     /// Client address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// `User-Agent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    /// The trace id of the request.
+}
+
+/// `request.log`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRequest {
+    /// The request's trace id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
 }
 
-impl RequestInfo {
+impl RequestRecord {
     fn is_empty(&self) -> bool {
-        self.ip.is_none() && self.user_agent.is_none() && self.correlation_id.is_none()
+        self.api.is_none() && self.log.is_none()
+    }
+
+    /// `request.api.ip`.
+    pub fn api_ip(&self) -> Option<&str> {
+        self.api.as_ref().and_then(|api| api.ip.as_deref())
+    }
+
+    /// `request.api.userAgent`.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.api.as_ref().and_then(|api| api.user_agent.as_deref())
+    }
+
+    /// `request.log.correlationId`.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.log
+            .as_ref()
+            .and_then(|log| log.correlation_id.as_deref())
+    }
+}
+
+impl From<RequestInfo> for RequestRecord {
+    fn from(info: RequestInfo) -> Self {
+        let api = (info.ip.is_some() || info.user_agent.is_some()).then_some(ApiRequest {
+            ip: info.ip,
+            user_agent: info.user_agent,
+        });
+        let log = info.correlation_id.map(|id| LogRequest {
+            correlation_id: Some(id),
+        });
+        Self { api, log }
     }
 }
 
@@ -184,8 +247,11 @@ pub struct AuditRecord {
     /// Who.
     pub actor: ActorRecord,
     /// Request details. Omitted when empty.
-    #[serde(default, skip_serializing_if = "RequestInfo::is_empty")]
-    pub request: RequestInfo,
+    #[serde(default, skip_serializing_if = "RequestRecord::is_empty")]
+    pub request: RequestRecord,
+    /// `Public` (the platform's record type).
+    #[serde(rename = "type")]
+    pub record_type: String,
     /// Snapshot of the token after the event.
     pub documents: Documents,
     /// The token's revision after the event.
@@ -322,17 +388,13 @@ impl AuditRecord {
             },
             timestamp: format_timestamp(event.at),
             actor,
-            request: input.request,
+            request: input.request.into(),
+            record_type: RECORD_TYPE.to_owned(),
             documents: Documents {
                 token: TokenSnapshot::of(token, input.module),
             },
             revision: event.revision,
         }
-    }
-
-    /// The RFC 8785 canonical JSON of the record (the bytes the hash chain covers).
-    pub fn canonical(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json_canonicalizer::to_vec(self)
     }
 }
 
@@ -439,12 +501,13 @@ mod tests {
         assert_eq!(value["actor"]["account"]["type"], json!("Client"));
         assert_eq!(
             value["request"],
-            json!({"ip": "127.0.0.1", "correlationId": "00-abc-def-00"})
+            json!({"api": {"ip": "127.0.0.1"}, "log": {"correlationId": "00-abc-def-00"}})
         );
+        assert_eq!(value["type"], json!("Public"));
         assert!(value.get("details").is_none(), "empty details are omitted");
         let back: AuditRecord = serde_json::from_value(value)?;
         assert_eq!(back, record);
-        let canonical = String::from_utf8(record.canonical()?).unwrap_or_default();
+        let (_, canonical) = crate::stored::to_stored(&record)?;
         assert!(
             canonical.starts_with("{\"actor\":{\"account\":"),
             "{canonical}"

@@ -11,12 +11,14 @@
 //!   sealing, constant-time comparison.
 //! - [`authz`]: the request authorization decision (the hot path).
 //! - [`permission`]: the management permission decision.
-//! - [`query`]: the typed filter/sort/page model for lists.
+//! - [`query`]: the typed filter/sort/page model for lists; [`listing`]: that model applied to
+//!   lists held in memory.
 //! - [`ticket`]: sign-in tickets and session cookies (signed, expiring), CSRF tokens.
 
 pub mod account;
 pub mod authz;
 pub mod id;
+pub mod listing;
 pub mod module;
 pub mod permission;
 pub mod query;

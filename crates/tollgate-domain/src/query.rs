@@ -29,6 +29,9 @@ pub trait Field: Sized + Copy + Eq + fmt::Debug + 'static {
     const COLLECTIONS: &'static [(&'static str, &'static [(&'static str, Self)])] = &[];
     /// The name RQL uses (`audit.created.at`).
     fn path(self) -> &'static str;
+    /// Whether the list takes a token value as a top-level `token=<value>` term (the tokens
+    /// list: "whose value is this?"). The value never becomes a [`Filter`].
+    const VALUE_FILTER: bool = false;
     /// What values it holds.
     fn kind(self) -> ValueKind;
     /// Can lists be ordered by it?
@@ -86,6 +89,7 @@ impl Field for TokenField {
     ];
     const COLLECTIONS: &'static [(&'static str, &'static [(&'static str, Self)])] =
         &[("modules", &[("id", Self::ModuleId)])];
+    const VALUE_FILTER: bool = true;
 
     fn path(self) -> &'static str {
         match self {
@@ -158,6 +162,74 @@ impl Field for AuditField {
 
     fn orderable(self) -> bool {
         matches!(self, Self::Timestamp | Self::Id)
+    }
+}
+
+/// The filterable fields of modules (`GET /public/v1/accounts/modules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModuleField {
+    /// `id`.
+    Id,
+    /// `code`.
+    Code,
+    /// `name` (ordered case-insensitively).
+    Name,
+}
+
+impl Field for ModuleField {
+    const ALL: &'static [Self] = &[Self::Id, Self::Code, Self::Name];
+
+    fn path(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Code => "code",
+            Self::Name => "name",
+        }
+    }
+
+    fn kind(self) -> ValueKind {
+        match self {
+            Self::Id | Self::Code => ValueKind::Id,
+            Self::Name => ValueKind::Text,
+        }
+    }
+
+    fn orderable(self) -> bool {
+        true
+    }
+}
+
+/// The filterable fields of audit event types (`GET /public/v1/audit/event-types`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventTypeField {
+    /// `id` (`AET-dddd-dddd`).
+    Id,
+    /// `key` (`platform.accounts.api-token.created`).
+    Key,
+    /// `name`.
+    Name,
+}
+
+impl Field for EventTypeField {
+    const ALL: &'static [Self] = &[Self::Id, Self::Key, Self::Name];
+
+    fn path(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::Key => "key",
+            Self::Name => "name",
+        }
+    }
+
+    fn kind(self) -> ValueKind {
+        match self {
+            Self::Id | Self::Key => ValueKind::Id,
+            Self::Name => ValueKind::Text,
+        }
+    }
+
+    fn orderable(self) -> bool {
+        true
     }
 }
 

@@ -33,9 +33,9 @@ pub enum ApiError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
-    /// 405.
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// 405, with the methods the resource allows (the `Allow` header, RFC 9110 §15.5.6).
+    #[error("method not allowed; this resource allows {0}")]
+    MethodNotAllowed(&'static str),
     /// 409: a state or revision conflict.
     #[error("{0}")]
     Conflict(String),
@@ -66,7 +66,7 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::HttpsRequired => "https-required",
             Self::NotFound(_) => "not-found",
-            Self::MethodNotAllowed => "method-not-allowed",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -84,7 +84,7 @@ impl ApiError {
             Self::Forbidden(_) => "Forbidden",
             Self::HttpsRequired => "HTTPS required",
             Self::NotFound(_) => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
+            Self::MethodNotAllowed(_) => "Method not allowed",
             Self::Conflict(_) => "Conflict",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -130,6 +130,11 @@ impl ApiError {
         if matches!(self, Self::Unauthenticated) {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
+        if let Self::MethodNotAllowed(allow) = self
+            && !allow.is_empty()
+        {
+            response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+        }
         let body = serde_json::to_vec(&self.problem(trace_id)).unwrap_or_default();
         response.body(body)
     }
@@ -162,7 +167,7 @@ impl ResponseError for ApiError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::HttpsRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

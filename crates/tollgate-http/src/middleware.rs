@@ -197,7 +197,7 @@ fn problem_for_errors(
         let api = match status.as_u16() {
             400 => ApiError::BadRequest(error.to_string()),
             404 => ApiError::NotFound(error.to_string()),
-            405 => ApiError::MethodNotAllowed,
+            405 => ApiError::MethodNotAllowed(""),
             413 => ApiError::PayloadTooLarge(0),
             415 => ApiError::UnsupportedMediaType(error.to_string()),
             s if s < 500 => ApiError::BadRequest(error.to_string()),
@@ -205,6 +205,10 @@ fn problem_for_errors(
         };
         let mut http = api.to_response(trace_id);
         *http.status_mut() = status;
+        // A 405 raised by the framework keeps the `Allow` it carried.
+        if let Some(allow) = response.response().headers().get(header::ALLOW) {
+            http.headers_mut().insert(header::ALLOW, allow.clone());
+        }
         http
     };
     response.into_response(replacement)
@@ -215,9 +219,12 @@ pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such endpoint".into()))
 }
 
-/// The default of each resource: 405 for a known path with another method.
-pub async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// The default of each resource: 405 for a known path with another method, naming the methods
+/// it allows (`Allow: GET, POST`). Write them next to the resource's routes.
+pub fn not_allowed(allow: &'static str) -> actix_web::Route {
+    actix_web::web::to(move || async move {
+        Err::<actix_web::HttpResponse, ApiError>(ApiError::MethodNotAllowed(allow))
+    })
 }
 
 /// True when the error would be a 5xx (for logging).

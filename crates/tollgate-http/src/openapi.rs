@@ -154,6 +154,11 @@ fn schemas() -> Value {
             "AuditRecordList",
             list_schema("AuditRecord", "A page of audit records."),
         ),
+        ("EventType", event_type_schema()),
+        (
+            "EventTypeList",
+            list_schema("EventType", "A page of audit event types."),
+        ),
         ("IdRef", id_ref_schema()),
         ("CreateToken", create_token_schema()),
         ("UpdateToken", update_token_schema()),
@@ -527,6 +532,10 @@ fn audit_record_schema() -> Value {
         ("actor", schema("AuditActor")),
         ("request", schema("AuditRequest")),
         (
+            "type",
+            json!({"type": "string", "enum": ["Public"], "description": "The platform's record type."}),
+        ),
+        (
             "documents",
             json!({
                 "type": "object",
@@ -547,7 +556,7 @@ fn audit_record_schema() -> Value {
     json!({
         "type": "object",
         "description": "One immutable event about an API token.",
-        "required": ["id", "event", "summary", "object", "timestamp", "actor", "documents", "revision"],
+        "required": ["id", "event", "summary", "object", "timestamp", "actor", "type", "documents", "revision"],
         "properties": properties
     })
 }
@@ -584,9 +593,34 @@ fn audit_request_schema() -> Value {
         "type": "object",
         "description": "Where the request came from; empty fields are omitted, and the whole object when all are.",
         "properties": {
-            "ip": {"type": "string", "example": "203.0.113.7"},
-            "userAgent": {"type": "string"},
-            "correlationId": {"type": "string", "description": "The request's trace id."}
+            "api": {
+                "type": "object",
+                "description": "The API call: client address (SPEC §4 \"Client address\") and user agent.",
+                "properties": {
+                    "ip": {"type": "string", "example": "203.0.113.7"},
+                    "userAgent": {"type": "string"}
+                }
+            },
+            "log": {
+                "type": "object",
+                "properties": {
+                    "correlationId": {"type": "string", "description": "The request's trace id."}
+                }
+            }
+        }
+    })
+}
+
+fn event_type_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "An event key Tollgate writes into audit records.",
+        "required": ["id", "key", "name", "description"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^AET-[0-9]{4}-[0-9]{4}$", "description": "Fixed by the migration that adds the type: the same on every instance."},
+            "key": {"type": "string", "example": "platform.accounts.api-token.disabled"},
+            "name": {"type": "string"},
+            "description": {"type": "string"}
         }
     })
 }
@@ -802,6 +836,9 @@ fn parameters() -> Value {
         ("TokenListSelect", token_list_select_parameter()),
         ("TokenSelect", token_select_parameter()),
         ("AuditOrder", audit_order_parameter()),
+        ("AuditSelect", audit_select_parameter()),
+        ("ModuleId", module_id_parameter()),
+        ("EventTypeId", event_type_id_parameter()),
     ])
 }
 
@@ -893,6 +930,45 @@ fn token_select_parameter() -> Value {
         "allowReserved": true,
         "schema": {"type": "string"},
         "example": "+audit"
+    })
+}
+
+fn audit_select_parameter() -> Value {
+    json!({
+        "name": "select",
+        "in": "query",
+        "required": false,
+        "description": concat!(
+            "`-name` leaves a field out (`-documents`, `-request.api.userAgent`); `+name` or a ",
+            "bare name asks for one, and every field Tollgate keeps is shown anyway. The ",
+            "platform's names for fields Tollgate does not keep (`request.api.geolocation`, …) ",
+            "are accepted and stay absent; docs/API.md lists every accepted name. Any other → 400."
+        ),
+        "allowReserved": true,
+        "schema": {"type": "string"},
+        "example": "object,actor,details,documents,request.api.geolocation"
+    })
+}
+
+fn module_id_parameter() -> Value {
+    json!({
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": "The module's id. A malformed or invisible one is simply not found (404).",
+        "schema": {"type": "string", "pattern": "^MOD-[0-9]{4}$"},
+        "example": "MOD-1104"
+    })
+}
+
+fn event_type_id_parameter() -> Value {
+    json!({
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": "The event type's id.",
+        "schema": {"type": "string", "pattern": "^AET-[0-9]{4}-[0-9]{4}$"},
+        "example": "AET-4127-0381"
     })
 }
 
@@ -1419,8 +1495,8 @@ fn list_modules() -> Value {
         summary: "List modules",
         description: concat!(
             "Operations callers holding platform-account-management see the whole catalog; ",
-            "others their account's enabled modules. Takes only `limit` and `offset` (any other ",
-            "query parameter is a 400)."
+            "others their account's enabled modules. RQL on `id`, `code` and `name` (filter and ",
+            "`order`), `limit` and `offset`; catalog order unless ordered."
         ),
         parameters: vec![parameter("Limit"), parameter("Offset")],
         body: None,
@@ -1443,6 +1519,7 @@ fn list_audit_records() -> Value {
             parameter("Limit"),
             parameter("Offset"),
             parameter("AuditOrder"),
+            parameter("AuditSelect"),
         ],
         body: None,
         responses: with(
@@ -1460,10 +1537,61 @@ fn read_audit_record() -> Value {
         tag: "Audit",
         summary: "Read an audit record",
         description: "One record of the caller's account (Operations callers holding platform-account-management: any). 404 if not visible.",
-        parameters: Vec::new(),
+        parameters: vec![parameter("AuditSelect")],
         body: None,
         responses: with(
             vec![("200", ok("The record.", "AuditRecord"))],
+            errors(&["401", "403", "404", "429", "503"]),
+        ),
+        public: false,
+    }
+    .build()
+}
+
+fn read_module() -> Value {
+    Op {
+        id: "getModule",
+        tag: "Modules",
+        summary: "Read a module",
+        description: "One module the caller may see (as in the list); 404 otherwise.",
+        parameters: Vec::new(),
+        body: None,
+        responses: with(
+            vec![("200", ok("The module.", "Module"))],
+            errors(&["401", "403", "404", "429", "503"]),
+        ),
+        public: false,
+    }
+    .build()
+}
+
+fn list_event_types() -> Value {
+    Op {
+        id: "listAuditEventTypes",
+        tag: "Audit",
+        summary: "List audit event types",
+        description: "The event keys Tollgate writes. RQL on `id`, `key` and `name`; needs what reading records needs.",
+        parameters: vec![parameter("Limit"), parameter("Offset")],
+        body: None,
+        responses: with(
+            vec![("200", ok("A page of event types.", "EventTypeList"))],
+            errors(&["400", "401", "403", "429", "503"]),
+        ),
+        public: false,
+    }
+    .build()
+}
+
+fn read_event_type() -> Value {
+    Op {
+        id: "getAuditEventType",
+        tag: "Audit",
+        summary: "Read an audit event type",
+        description: "One event type by its fixed id.",
+        parameters: Vec::new(),
+        body: None,
+        responses: with(
+            vec![("200", ok("The event type.", "EventType"))],
             errors(&["401", "403", "404", "429", "503"]),
         ),
         public: false,
@@ -1597,6 +1725,18 @@ fn paths() -> Value {
             object([("get", list_modules())]),
         ),
         (
+            "/public/v1/accounts/modules/{id}",
+            with_id("ModuleId", object([("get", read_module())])),
+        ),
+        (
+            "/public/v1/audit/event-types",
+            object([("get", list_event_types())]),
+        ),
+        (
+            "/public/v1/audit/event-types/{id}",
+            with_id("EventTypeId", object([("get", read_event_type())])),
+        ),
+        (
             "/public/v1/audit/records",
             object([("get", list_audit_records())]),
         ),
@@ -1641,6 +1781,9 @@ mod tests {
             &["delete", "get", "put"],
         ),
         ("/public/v1/accounts/modules", &["get"]),
+        ("/public/v1/accounts/modules/{id}", &["get"]),
+        ("/public/v1/audit/event-types", &["get"]),
+        ("/public/v1/audit/event-types/{id}", &["get"]),
         ("/public/v1/audit/records", &["get"]),
         ("/public/v1/audit/records/{id}", &["get"]),
         ("/healthz", &["get"]),

@@ -17,7 +17,15 @@
 //! - `field=value`: shorthand for `eq(field,value)`; the value is written as inside `eq`.
 //! - anything else: an RQL expression. Several filter terms are ANDed.
 //!
-//! Each reserved parameter may be given once.
+//! Each reserved parameter may be given once. An empty `select=` or `order=` is the same as
+//! leaving it out (the platform's clients send them). A `render()` term, anywhere, asks for
+//! values rendered for people ([`ListRequest::render`]): summaries hold no placeholders, so
+//! only audit `details` change, to one line of text (the platform's CLI shows them in a table).
+//!
+//! Lists whose fields take a token value ([`Field::VALUE_FILTER`]: the tokens list) accept
+//! `token=<value>` or `eq(token,<value>)` as a top-level term, at most once; it is kept apart
+//! from the filter as a [`ValueLookup`] (a secret: its `Debug` prints no value) and refused
+//! anywhere inside `and`, `or`, `not` or `any`.
 //!
 //! # RQL grammar
 //!
@@ -113,6 +121,28 @@ pub struct ListRequest<F> {
     pub query: ListQuery<F>,
     /// What `select` asked for.
     pub select: Selection,
+    /// A token value to look up (`token=<value>`), for lists that take one.
+    pub token: Option<ValueLookup>,
+    /// `render()` was given: show values for people (audit `details` as one line of text).
+    pub render: bool,
+}
+
+/// A token value given as a list filter (`token=<value>`): whose value is this? It is a secret:
+/// `Debug` prints only its length, and it is never echoed in an error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ValueLookup(String);
+
+impl ValueLookup {
+    /// The value as given.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ValueLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValueLookup({} bytes)", self.0.len())
+    }
 }
 
 /// Why a query string was refused (→ 400). `Display` is the message shown to the user.
@@ -318,6 +348,15 @@ pub enum RqlError {
         /// The names there are (or "none").
         known: String,
     },
+    /// `token` anywhere but as a top-level `eq`, or on a list that does not take it.
+    #[error(
+        "'token' can be filtered on only as a top-level term of the tokens list: token=<value> or \
+         eq(token,<value>), not inside and, or, not or any"
+    )]
+    TokenPlacement,
+    /// `token` given twice.
+    #[error("'token' given more than once")]
+    RepeatedToken,
     /// `select` both including and excluding a name.
     #[error("'{0}' is both included and excluded in 'select'")]
     SelectConflict(String),
@@ -339,16 +378,35 @@ pub fn parse_list_query<F: Field>(
     let mut offset = None;
     let mut order = None;
     let mut select = None;
+    let mut token = None;
+    let mut render = false;
     let mut filters = Vec::new();
     for term in raw.split('&') {
         if term.is_empty() {
             continue;
         }
         let term = decode_term(term)?;
-        if term.trim_matches(is_space).is_empty() {
+        let trimmed = term.trim_matches(is_space);
+        if trimmed.is_empty() {
+            continue;
+        }
+        if trimmed == "render()" {
+            render = true;
+            continue;
+        }
+        if let Some(value) = token_term(&term) {
+            if !F::VALUE_FILTER {
+                return Err(RqlError::TokenPlacement);
+            }
+            if token.is_some() {
+                return Err(RqlError::RepeatedToken);
+            }
+            token = Some(ValueLookup(value?));
             continue;
         }
         match term.split_once('=') {
+            // An empty `order=` or `select=` is the same as none.
+            Some(("order" | "select", value)) if value.trim_matches(is_space).is_empty() => {}
             Some(("limit", value)) => set_once(&mut limit, "limit", parse_limit(value)?)?,
             Some(("offset", value)) => set_once(&mut offset, "offset", parse_offset(value)?)?,
             Some(("order", value)) => set_once(&mut order, "order", parse_order::<F>(value)?)?,
@@ -380,7 +438,42 @@ pub fn parse_list_query<F: Field>(
             ),
         },
         select: select.unwrap_or_default(),
+        token,
+        render,
     })
+}
+
+/// A top-level token-value term, `token=<value>` or `eq(token,<value>)`: `Some` with the value
+/// (or the error in its syntax), `None` for any other term. The value is never quoted in an
+/// error.
+fn token_term(term: &str) -> Option<Result<String, RqlError>> {
+    let text = term.trim_matches(is_space);
+    if let Some(value) = text.strip_prefix("token=") {
+        return Some(Ok(unquote(value.trim_matches(is_space))));
+    }
+    let inner = text.strip_prefix("eq(")?.strip_suffix(')')?;
+    let (field, value) = inner.split_once(',')?;
+    if field.trim_matches(is_space) != "token" {
+        return None;
+    }
+    let value = value.trim_matches(is_space);
+    if value.contains([',', '(', ')']) {
+        return Some(Err(RqlError::TokenPlacement));
+    }
+    Some(Ok(unquote(value)))
+}
+
+/// `'x'` or `"x"` → `x` (token values hold no quotes or backslashes); anything else as is.
+fn unquote(value: &str) -> String {
+    for quote in ['\'', '"'] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|rest| rest.strip_suffix(quote))
+        {
+            return inner.to_owned();
+        }
+    }
+    value.to_owned()
 }
 
 /// Parses one RQL filter expression (already percent-decoded).
@@ -652,6 +745,9 @@ fn parse_shortcut<F: Field>(term: &str, key: &str) -> Result<Filter<F>, RqlError
         "after the value",
         "; quote values that contain ',', '(' or ')'",
     )?;
+    if key == "token" {
+        return Err(RqlError::TokenPlacement);
+    }
     let context = clip(term);
     let field = F::from_path(key).ok_or_else(|| RqlError::UnknownField {
         name: clip(key),
@@ -1104,6 +1200,10 @@ impl Typer<'_> {
                 context: context.to_owned(),
             });
         };
+        // The context would hold a token value: say where `token` belongs, and quote nothing.
+        if text == "token" {
+            return Err(RqlError::TokenPlacement);
+        }
         match scope {
             None => F::from_path(text).ok_or_else(|| RqlError::UnknownField {
                 name: clip(text),

@@ -42,6 +42,8 @@ fn filtered(filter: Filter<TokenField>) -> ListRequest<TokenField> {
             ..ListQuery::default()
         },
         select: Selection::default(),
+        token: None,
+        render: false,
     }
 }
 
@@ -52,6 +54,8 @@ fn paged(offset: u64, limit: u32) -> ListRequest<TokenField> {
             ..ListQuery::default()
         },
         select: Selection::default(),
+        token: None,
+        render: false,
     }
 }
 
@@ -65,6 +69,8 @@ fn ordered(keys: &[(TokenField, Direction)]) -> ListRequest<TokenField> {
             ..ListQuery::default()
         },
         select: Selection::default(),
+        token: None,
+        render: false,
     }
 }
 
@@ -75,6 +81,8 @@ fn selected(include: &[&str], exclude: &[&str]) -> ListRequest<TokenField> {
             include: include.iter().map(|s| (*s).to_owned()).collect(),
             exclude: exclude.iter().map(|s| (*s).to_owned()).collect(),
         },
+        token: None,
+        render: false,
     }
 }
 
@@ -460,6 +468,8 @@ fn shortcut_and_several_terms() -> TestResult {
                     ..ListQuery::default()
                 },
                 select: Selection::default(),
+                token: None,
+                render: false,
             },
         ),
         // An `=` inside an expression does not make it a shortcut.
@@ -520,8 +530,20 @@ fn order_select_and_page() -> TestResult {
                     include: vec![],
                     exclude: vec!["modules".into()],
                 },
+                token: None,
+                render: false,
             },
         ),
+        // The platform's clients send these: an empty select or order is none at all, and a
+        // trailing render() is accepted.
+        check("select=", &paged(0, 10)),
+        check("order=&select=&limit=5", &paged(0, 5)),
+        check("select=&select=audit", &selected(&["audit"], &[])),
+        check("limit=5&render()", &{
+            let mut request = paged(0, 5);
+            request.render = true;
+            request
+        }),
     ])?;
     let request = parse_list_query::<TokenField>("select=+audit,-modules", SELECTABLE)
         .map_err(|e| e.to_string())?;
@@ -705,7 +727,7 @@ fn errors_name_the_problem() -> TestResult {
         check_error::<TokenField>("order=+modules.id", "cannot order by 'modules.id'"),
         check_error::<TokenField>("order=+secret", "cannot order by unknown field 'secret'"),
         check_error::<TokenField>("order=name,-name", "field 'name' appears more than once"),
-        check_error::<TokenField>("order=", "empty item in 'order'"),
+        check_error::<TokenField>("order=name,", "empty item in 'order'"),
         check_error::<TokenField>("limit=-1", "limit must be a non-negative integer, got '-1'"),
         check_error::<TokenField>(
             "limit=abc",
@@ -1216,5 +1238,59 @@ proptest! {
             let printed = print_filter(&filter);
             prop_assert_eq!(parse_filter::<TokenField>(&printed), Ok(filter), "{}", printed);
         }
+    }
+}
+
+/// `token=<value>` and `eq(token,<value>)` at the top level are a value lookup, kept apart from
+/// the filter; anywhere else, twice, or on a list without values → 400 that quotes no value.
+#[test]
+fn token_values_are_looked_up_not_filtered() -> TestResult {
+    use tollgate_domain::query::AuditField;
+    let value = "idt:TKN-1234-5678:AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrSt012345";
+    for query in [
+        format!("limit=2&token={value}"),
+        format!("token=%27{value}%27"),
+        format!("eq(token,{value})&eq(status,Active)"),
+        format!("eq(token,'{value}')"),
+        format!("eq( token , \"{value}\" )"),
+    ] {
+        let request = parse_list_query::<TokenField>(&query, SELECTABLE)
+            .map_err(|error| format!("{query}: {error}"))?;
+        let token = request.token.ok_or(format!("{query}: no token"))?;
+        if token.expose_secret() != value {
+            return Err(format!("{query}: token read as {token:?}"));
+        }
+        if format!("{token:?}").contains("idt:") {
+            return Err("the Debug output of a looked-up value shows it".into());
+        }
+        if let Some(filter) = &request.query.filter
+            && format!("{filter:?}").contains("idt:")
+        {
+            return Err(format!("{query}: the value went into the filter"));
+        }
+    }
+    for query in [
+        format!("not(eq(token,{value}))"),
+        format!("or(eq(token,{value}),eq(id,TKN-1234-5678))"),
+        format!("and(eq(token,{value}))"),
+        format!("any(modules,eq(token,{value}))"),
+        format!("ne(token,{value})"),
+        format!("token={value}&token={value}"),
+    ] {
+        match parse_list_query::<TokenField>(&query, SELECTABLE) {
+            Ok(request) => return Err(format!("{query}: accepted as {request:?}")),
+            Err(error)
+                if error.to_string().contains("idt:") || error.to_string().contains("AbCd") =>
+            {
+                return Err(format!("{query}: the error quotes the value: {error}"));
+            }
+            Err(error) if error.to_string().contains("token") => {}
+            Err(error) => return Err(format!("{query}: unexpected error {error}")),
+        }
+    }
+    match parse_list_query::<AuditField>(&format!("token={value}"), &[]) {
+        Ok(_) => Err("the audit list took a token value".into()),
+        Err(error) if error.to_string().contains("idt:") => Err(format!("quoted: {error}")),
+        Err(_) => Ok(()),
     }
 }

@@ -128,6 +128,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_event_types (id) {
+        id -> Text,
+        key -> Text,
+        name -> Text,
+        description -> Text,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(account_modules -> accounts (account_id));
 diesel::joinable!(account_modules -> modules (module_id));
@@ -150,4 +159,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_records,
     change_sequence,
     sign_in_nonces,
+    audit_event_types,
 );

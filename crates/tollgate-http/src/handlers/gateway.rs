@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::gate::GateError;
-use crate::middleware::{RequestMeta, method_not_allowed};
+use crate::middleware::{RequestMeta, not_allowed};
 use crate::state::AppState;
 
 /// Registers the routes.
@@ -21,7 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/introspect")
                 .route(web::post().to(introspect))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(not_allowed("POST")),
         );
 }
 
@@ -127,13 +127,21 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     response.finish()
 }
 
-/// `POST /v1/introspect` body.
-#[derive(Debug, Deserialize)]
+/// `POST /v1/introspect` body. `method` and `path` may be left out, but not sent as `null`.
+/// It holds a token value, so it has no `Debug`.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IntrospectBody {
     token: String,
+    #[serde(default, deserialize_with = "not_null")]
     method: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     path: Option<String>,
+}
+
+/// A field that may be absent (`None`) but, when present, must be a string: `null` is refused.
+fn not_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
 }
 
 /// `POST /v1/introspect` answer.

@@ -21,7 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn get_only(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(crate::middleware::method_not_allowed))
+    web::resource(path).default_service(crate::middleware::not_allowed("GET"))
 }
 
 async fn healthz() -> Result<HttpResponse, ApiError> {

@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::body::{ICON_LIMIT, media_type, read_body};
 use crate::dto::{Shape, TokenDto};
 use crate::error::ApiError;
-use crate::middleware::method_not_allowed;
+use crate::middleware::not_allowed;
 use crate::state::AppState;
 
 /// Registers the routes.
@@ -22,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get))
             .route(web::put().to(put))
             .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(not_allowed("GET, PUT, DELETE")),
     );
 }
 

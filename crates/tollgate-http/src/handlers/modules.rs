@@ -1,61 +1,41 @@
-//! `GET /public/v1/accounts/modules`: PAM callers see the whole catalog, others their account's
-//! enabled modules.
+//! `GET /public/v1/accounts/modules` and `…/modules/{id}`: PAM callers see the whole catalog,
+//! others their account's enabled modules. The list takes RQL on `id`, `code` and `name`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use tollgate_domain::Operation;
 use tollgate_domain::permission::{Visibility, authorize_collection};
-use tollgate_domain::query::Page;
+use tollgate_domain::query::ModuleField;
+use tollgate_domain::{Module, ModuleId, Operation, listing};
 
 use super::json;
 use crate::auth::Caller;
 use crate::dto::{ListDto, ModuleDto};
 use crate::error::ApiError;
-use crate::middleware::method_not_allowed;
-use crate::rql::decode_term;
+use crate::middleware::not_allowed;
+use crate::rql::parse_list_query;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/public/v1/accounts/modules")
             .route(web::get().to(list))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(not_allowed("GET")),
+    )
+    .service(
+        web::resource("/public/v1/accounts/modules/{id}")
+            .route(web::get().to(read))
+            .default_service(not_allowed("GET")),
     );
 }
 
-/// `limit` and `offset` only (modules take no filter).
-fn page(raw: &str) -> Result<Page, ApiError> {
-    let mut offset = 0u64;
-    let mut limit = u64::from(Page::DEFAULT_LIMIT);
-    for term in raw.split('&').filter(|t| !t.is_empty()) {
-        let term = decode_term(term).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let (key, value) = term.split_once('=').unwrap_or((term.as_str(), ""));
-        let number = || {
-            value
-                .parse::<u64>()
-                .map_err(|_| ApiError::BadRequest(format!("{key} must be a non-negative integer")))
-        };
-        match key {
-            "limit" => limit = number()?,
-            "offset" => offset = number()?,
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "unknown query parameter '{other}' (modules take limit and offset)"
-                )));
-            }
-        }
-    }
-    Ok(Page::new(offset, limit))
-}
-
-async fn list(req: HttpRequest, caller: Caller) -> Result<HttpResponse, ApiError> {
+/// The modules `caller` may see, in catalog order.
+fn visible(caller: &Caller) -> Result<Vec<&Module>, ApiError> {
     let visibility = authorize_collection(
         &caller.actor,
         Operation::ListModules,
         caller.catalog.well_known(),
     )?;
-    let page = page(req.query_string())?;
-    let modules: Vec<ModuleDto> = caller
+    Ok(caller
         .catalog
         .modules()
         .iter()
@@ -63,13 +43,35 @@ async fn list(req: HttpRequest, caller: Caller) -> Result<HttpResponse, ApiError
             (Visibility::AllAccounts, _) | (_, None) => true,
             (Visibility::Account(_), Some(account)) => account.modules.contains(module.id),
         })
-        .map(ModuleDto::of)
-        .collect();
-    let total = modules.len() as u64;
-    let data = modules
+        .collect())
+}
+
+fn field_text(module: &&Module, field: ModuleField) -> Option<String> {
+    Some(match field {
+        ModuleField::Id => module.id.to_string(),
+        ModuleField::Code => module.code.to_string(),
+        ModuleField::Name => module.name.to_string(),
+    })
+}
+
+async fn list(req: HttpRequest, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let modules = visible(&caller)?;
+    let request = parse_list_query::<ModuleField>(req.query_string(), &[])
+        .map_err(|error| ApiError::BadRequest(error.to_string()))?;
+    let page = listing::list(modules, &request.query, ModuleField::Id, field_text);
+    json(
+        StatusCode::OK,
+        &ListDto::from_page(&page, |module| ModuleDto::of(module)),
+    )
+}
+
+async fn read(path: web::Path<String>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    // A malformed id is simply not found.
+    let not_found = || ApiError::NotFound("module not found".into());
+    let id = ModuleId::parse(&path).map_err(|_| not_found())?;
+    let module = visible(&caller)?
         .into_iter()
-        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-        .take(page.limit as usize)
-        .collect();
-    json(StatusCode::OK, &ListDto::new(data, page, total))
+        .find(|module| module.id == id)
+        .ok_or_else(not_found)?;
+    json(StatusCode::OK, &ModuleDto::of(module))
 }

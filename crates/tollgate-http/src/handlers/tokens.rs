@@ -7,10 +7,11 @@ use rand::rngs::OsRng;
 use tollgate_domain::permission::{
     Target, authorize_collection, authorize_create, authorize_token,
 };
-use tollgate_domain::query::TokenField;
+use tollgate_domain::query::{Comparison, Filter, ListQuery, TokenField, Value};
 use tollgate_domain::{
-    AccountId, Actor, Catalog, FieldError, ModuleId, ModuleSet, NewToken, Operation, Token,
-    TokenDescription, TokenName, TokenPatch, TokenValue, ValidationErrors,
+    AccountId, Actor, Catalog, FieldError, ModuleId, ModuleSet, NewToken, Operation,
+    PresentedToken, Token, TokenDescription, TokenHash, TokenName, TokenPatch, TokenValue,
+    ValidationErrors, Visibility,
 };
 use tollgate_store::{NewSecret, StoredToken};
 
@@ -21,8 +22,8 @@ use crate::dto::{
     CreateTokenBody, EmptyBody, IdRef, ListDto, Shape, TokenDto, UpdateTokenBody, icon_path,
 };
 use crate::error::ApiError;
-use crate::middleware::method_not_allowed;
-use crate::rql::parse_list_query;
+use crate::middleware::not_allowed;
+use crate::rql::{ValueLookup, parse_list_query};
 use crate::state::{AppState, RevealPolicy};
 
 /// Registers the routes.
@@ -31,24 +32,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/public/v1/accounts/api-tokens")
             .route(web::get().to(list))
             .route(web::post().to(create))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(not_allowed("GET, POST")),
     )
     .service(
         web::resource("/public/v1/accounts/api-tokens/{id}")
             .route(web::get().to(read))
             .route(web::put().to(update))
             .route(web::delete().to(delete))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(not_allowed("GET, PUT, DELETE")),
     )
     .service(
         web::resource("/public/v1/accounts/api-tokens/{id}/enable")
             .route(web::post().to(enable))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(not_allowed("POST")),
     )
     .service(
         web::resource("/public/v1/accounts/api-tokens/{id}/disable")
             .route(web::post().to(disable))
-            .default_service(web::to(method_not_allowed)),
+            .default_service(not_allowed("POST")),
     );
 }
 
@@ -251,11 +252,6 @@ async fn list(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let visibility = authorize_collection(
-        &caller.actor,
-        Operation::ListTokens,
-        caller.catalog.well_known(),
-    )?;
     let request = parse_list_query::<TokenField>(req.query_string(), SELECTABLE)
         .map_err(|error| ApiError::BadRequest(error.to_string()))?;
     if request.select.includes("token") {
@@ -264,6 +260,14 @@ async fn list(
         ));
     }
     let shape = shape_of(&request.select);
+    if let Some(value) = &request.token {
+        return list_by_value(&state, &caller, request.query, value, shape).await;
+    }
+    let visibility = authorize_collection(
+        &caller.actor,
+        Operation::ListTokens,
+        caller.catalog.well_known(),
+    )?;
     let store = state.store.clone();
     let query = request.query;
     let page = web::block(move || store.list_tokens(visibility, &query)).await??;
@@ -272,6 +276,72 @@ async fn list(
         StatusCode::OK,
         &ListDto::from_page(&page, |stored| TokenDto::of(stored, &catalog, shape, None)),
     )
+}
+
+/// `token=<value>`: whose value is this? The value's id is parsed, that one row read and the
+/// value checked against its stored hash in constant time; the list is that token (with the
+/// value echoed as `token`) when the value matches and the caller may see it, else empty. A
+/// token may look up its own value without `access-management`. Every value costs the same:
+/// one row read, one hash and one list query, whether it is malformed, wrong or right.
+async fn list_by_value(
+    state: &AppState,
+    caller: &Caller,
+    mut query: ListQuery<TokenField>,
+    value: &ValueLookup,
+    shape: Shape,
+) -> Result<HttpResponse, ApiError> {
+    let presented = PresentedToken::parse(value.expose_secret()).ok();
+    // A malformed value is looked up under an id it does not name, so it costs what a wrong one
+    // costs, and matches nothing.
+    let well_formed = presented.is_some();
+    let id = presented
+        .as_ref()
+        .map(PresentedToken::id)
+        .or_else(|| tollgate_domain::TokenId::from_number(0))
+        .ok_or_else(|| ApiError::Internal("no placeholder token id".into()))?;
+    let visibility = match &caller.actor {
+        Actor::Token {
+            id: own, account, ..
+        } if *own == id && well_formed => Visibility::Account(account.id),
+        actor => authorize_collection(actor, Operation::ListTokens, caller.catalog.well_known())?,
+    };
+    let by_id = Filter::Compare {
+        field: TokenField::Id,
+        op: Comparison::Eq,
+        value: Value::Text(id.to_string()),
+    };
+    query.filter = Some(match query.filter.take() {
+        Some(rest) => Filter::And(vec![by_id, rest]),
+        None => by_id,
+    });
+    let store = state.store.clone();
+    let keys = state.keys.clone();
+    let secret = value.clone();
+    let (matched, page) = web::block(move || -> Result<_, ApiError> {
+        let view = store.token_view(id)?;
+        let placeholder = TokenHash {
+            key_id: keys.hash.id(),
+            digest: [0; 32],
+        };
+        let hash = view.as_ref().map_or(&placeholder, |view| &view.hash);
+        let matched = keys.hash.verify(secret.expose_secret(), hash) && view.is_some();
+        let page = store.list_tokens(visibility, &query)?;
+        Ok((matched && well_formed, page))
+    })
+    .await??;
+    let catalog = caller.catalog.clone();
+    let echoed = Some(value.expose_secret().to_owned());
+    let data = if matched {
+        page.items
+            .iter()
+            .map(|stored| TokenDto::of(stored, &catalog, shape, echoed.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let total = if matched { page.total } else { 0 };
+    // `json` answers with `Cache-Control: no-store`, as every response with a value must.
+    json(StatusCode::OK, &ListDto::new(data, page.page, total))
 }
 
 async fn read(

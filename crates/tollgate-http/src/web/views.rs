@@ -694,8 +694,8 @@ pub fn audit_table(records: &[AuditRecord], with_object: bool) -> Markup {
                                 }
                                 td data-label="Summary" { (record.summary) }
                                 td data-label="Request" { div {
-                                    div.mono { (record.request.ip.as_deref().unwrap_or("—")) }
-                                    @if let Some(agent) = &record.request.user_agent {
+                                    div.mono { (record.request.api_ip().unwrap_or("—")) }
+                                    @if let Some(agent) = record.request.user_agent() {
                                         div.muted.truncate title=(agent) { (agent) }
                                     }
                                 } }
@@ -709,7 +709,7 @@ pub fn audit_table(records: &[AuditRecord], with_object: bool) -> Markup {
                                             dt { "Date" } dd { (when(&record.timestamp)) }
                                             dt { "Actor" } dd { (record.actor.name) " (" (record.actor.id) ")" }
                                             dt { "Summary" } dd { (record.summary) }
-                                            dt { "Correlation id" } dd.mono { (record.request.correlation_id.as_deref().unwrap_or("—")) }
+                                            dt { "Correlation id" } dd.mono { (record.request.correlation_id().unwrap_or("—")) }
                                             dt { "Revision" } dd { (record.revision) }
                                         }
                                         h3 { "Record" }

@@ -17,7 +17,7 @@ const PROBED: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
 /// Paths the server does not serve today (some are in the specification for later); each must
 /// be documented exactly when it is served.
-const CANDIDATES: [&str; 10] = [
+const CANDIDATES: [&str; 12] = [
     "/v1/authorize",
     "/v1/introspect",
     "/public/v1/accounts/users",
@@ -25,6 +25,8 @@ const CANDIDATES: [&str; 10] = [
     "/public/v1/accounts/api-tokens/{id}/reveal",
     "/public/v1/accounts/api-tokens/{id}/x/y",
     "/public/v1/accounts/modules/{id}",
+    "/public/v1/audit/event-types",
+    "/public/v1/audit/event-types/{id}",
     "/public/v1/audit/records/{id}/verify",
     "/public/v1/openapi.yaml",
     "/public/v1/accounts/api-tokens/{id}/rotate",
@@ -57,6 +59,10 @@ fn the_document_lists_exactly_the_served_routes() -> TestResult {
         let concrete = |path: &str| {
             let id = if path.starts_with(AUDIT_RECORDS) {
                 record.as_str()
+            } else if path.starts_with("/public/v1/accounts/modules") {
+                "MOD-1104"
+            } else if path.starts_with("/public/v1/audit/event-types") {
+                "AET-4127-0381"
             } else {
                 victim.id.as_str()
             };
@@ -105,6 +111,17 @@ fn the_document_lists_exactly_the_served_routes() -> TestResult {
                     ensure_eq!(reply.status, expected, "{name} {url}: {}", reply.text());
                 } else {
                     ensure_eq!(reply.status, 405, "{name} {url} is not documented");
+                    // RFC 9110: a 405 names the methods the resource allows, which are exactly
+                    // the documented ones.
+                    let allow: BTreeSet<String> = reply
+                        .header("allow")
+                        .ok_or(format!("{name} {url}: 405 without Allow"))?
+                        .split(',')
+                        .map(|m| m.trim().to_lowercase())
+                        .collect();
+                    let expected: BTreeSet<String> =
+                        documented.iter().map(|m| (*m).to_owned()).collect();
+                    ensure_eq!(allow, expected, "{name} {url}: Allow");
                 }
             }
             // Authenticated, a documented operation is never a 404-for-unknown-endpoint.

@@ -102,7 +102,7 @@ fn traceparent_is_honoured() -> TestResult {
             .get(&admin, &format!("{AUDIT_RECORDS}?eq(object.id,{id})"))?
             .expect(200)?;
         ensure!(
-            records["data"][0]["request"]["correlationId"]
+            records["data"][0]["request"]["log"]["correlationId"]
                 .as_str()
                 .is_some_and(|id| id.contains(TRACE)),
             "{records}"

@@ -3,14 +3,14 @@
 
 use diesel::prelude::*;
 use tollgate_audit::chain::{ChainBreak, ChainHead, ChainLink, LinkInput, verify_chain};
-use tollgate_audit::{AuditRecord, ModuleRef, RecordInput};
+use tollgate_audit::{AuditRecord, EventType, ModuleRef, RecordInput};
 use tollgate_domain::{AccountId, AuditId, MacKey, Token, TokenEvent};
 
 use super::rows::{AuditRow, corrupt, from_db, parse_id, to_db};
 use super::{Context, Store};
 use crate::backend::AnyConnection;
 use crate::error::StoreError;
-use crate::schema::{audit_chain_heads, audit_records, modules};
+use crate::schema::{audit_chain_heads, audit_event_types, audit_records, modules};
 
 /// A stored record and the account whose chain holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,13 +123,11 @@ pub(crate) fn append_record(
         module: &module,
     });
     let head = read_head(conn, &account)?;
+    let (value, text) = tollgate_audit::stored::to_stored(&record)
+        .map_err(|error| StoreError::Database(error.to_string()))?;
     let (link, next) = head
-        .append(key, &account, &record)
+        .append(key, &account, &value)
         .map_err(|error| StoreError::Database(error.to_string()))?;
-    let text = record
-        .canonical()
-        .map_err(|error| StoreError::Database(error.to_string()))?;
-    let text = String::from_utf8(text).map_err(|error| StoreError::Database(error.to_string()))?;
     diesel::insert_into(audit_records::table)
         .values(AuditRow {
             id: record.id.clone(),
@@ -154,25 +152,52 @@ pub(crate) fn append_record(
     Ok(record)
 }
 
+/// A stored record in today's shape (older shapes are mapped; the stored JSON is not touched).
 pub(crate) fn parse_record(row: &AuditRow) -> Result<StoredRecord, StoreError> {
-    let record: AuditRecord =
-        serde_json::from_str(&row.record).map_err(|_| corrupt("audit record", &row.id))?;
+    let record = serde_json::from_str(&row.record)
+        .and_then(tollgate_audit::stored::render)
+        .map_err(|_| corrupt("audit record", &row.id))?;
     Ok(StoredRecord {
         account_id: parse_id(&row.account_id)?,
         record,
     })
 }
 
-/// True when the indexed columns say what the record says (they are what filters use).
-fn columns_agree(row: &AuditRow, record: &AuditRecord) -> bool {
-    row.id == record.id
-        && row.event == record.event
-        && row.object_id == record.object.id
-        && row.actor_id == record.actor.id
-        && tollgate_audit::format_timestamp(from_db(row.occurred_at)) == record.timestamp
+/// True when the indexed columns say what the stored record says (they are what filters use).
+fn columns_agree(row: &AuditRow, record: &serde_json::Value) -> bool {
+    let text = |value: &serde_json::Value| value.as_str().map(str::to_owned);
+    text(&record["id"]).as_deref() == Some(row.id.as_str())
+        && text(&record["event"]).as_deref() == Some(row.event.as_str())
+        && text(&record["object"]["id"]).as_deref() == Some(row.object_id.as_str())
+        && text(&record["actor"]["id"]).as_deref() == Some(row.actor_id.as_str())
+        && text(&record["timestamp"])
+            == Some(tollgate_audit::format_timestamp(from_db(row.occurred_at)))
 }
 
 impl Store {
+    /// The audit event types (seeded by a migration), in key order.
+    pub fn event_types(&self) -> Result<Vec<EventType>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<(String, String, String, String)> = audit_event_types::table
+            .order(audit_event_types::key.asc())
+            .select((
+                audit_event_types::id,
+                audit_event_types::key,
+                audit_event_types::name,
+                audit_event_types::description,
+            ))
+            .load(&mut conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, key, name, description)| EventType {
+                id,
+                key,
+                name,
+                description,
+            })
+            .collect())
+    }
+
     /// One record.
     pub fn audit_record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
         let mut conn = self.conn()?;
@@ -215,7 +240,8 @@ impl Store {
             let mut inputs = Vec::with_capacity(rows.len());
             let mut early: Option<ChainBreak> = None;
             for row in rows {
-                let parsed: Option<AuditRecord> = serde_json::from_str(&row.record).ok();
+                // As stored: the chain covers the JSON as written, whatever its shape.
+                let parsed: Option<serde_json::Value> = serde_json::from_str(&row.record).ok();
                 let seq = u64::try_from(row.chain_seq).unwrap_or(0);
                 let (Some(record), Ok(prev_hash), Ok(hash)) = (
                     parsed,

@@ -148,7 +148,7 @@ fn every_operation_writes_its_record() -> TestResult {
                 .map(|a| a.account_type.as_str()),
             Some("Client")
         );
-        assert_eq!(records[2].request.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(records[2].request.api_ip(), Some("127.0.0.1"));
         for record in &records {
             let text = serde_json::to_string(record)?;
             assert!(
