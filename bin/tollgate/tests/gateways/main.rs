@@ -505,64 +505,40 @@ fn recorded_address(harness: &Harness, token: &Token) -> R<Option<String>> {
     }
 }
 
-mod nginx {
-    use super::*;
+/// The tables every gateway runs, one test each, in a module named after the gateway; `$extra`
+/// holds that gateway's own tests.
+macro_rules! gateway_tests {
+    ($module:ident, $kind:expr $(, $extra:item)*) => {
+        mod $module {
+            use super::*;
 
-    #[test]
-    fn allowed_requests_reach_the_upstream_with_tollgate_headers() -> R<()> {
-        allowed(Kind::Nginx)
-    }
+            #[test]
+            fn allowed_requests_reach_the_upstream_with_tollgate_headers() -> R<()> {
+                allowed($kind)
+            }
 
-    #[test]
-    fn refused_requests_never_reach_the_upstream() -> R<()> {
-        refused(Kind::Nginx)
-    }
+            #[test]
+            fn refused_requests_never_reach_the_upstream() -> R<()> {
+                refused($kind)
+            }
 
-    #[test]
-    fn path_tricks_never_reach_the_upstream() -> R<()> {
-        path_tricks(Kind::Nginx)
-    }
+            #[test]
+            fn path_tricks_never_reach_the_upstream() -> R<()> {
+                path_tricks($kind)
+            }
 
+            $($extra)*
+        }
+    };
+}
+
+gateway_tests!(
+    nginx,
+    Kind::Nginx,
     #[test]
     fn a_forged_forwarded_header_is_not_the_client_address() -> R<()> {
         forged_client_address(Kind::Nginx)
     }
-}
-
-mod caddy {
-    use super::*;
-
-    #[test]
-    fn allowed_requests_reach_the_upstream_with_tollgate_headers() -> R<()> {
-        allowed(Kind::Caddy)
-    }
-
-    #[test]
-    fn refused_requests_never_reach_the_upstream() -> R<()> {
-        refused(Kind::Caddy)
-    }
-
-    #[test]
-    fn path_tricks_never_reach_the_upstream() -> R<()> {
-        path_tricks(Kind::Caddy)
-    }
-}
-
-mod traefik {
-    use super::*;
-
-    #[test]
-    fn allowed_requests_reach_the_upstream_with_tollgate_headers() -> R<()> {
-        allowed(Kind::Traefik)
-    }
-
-    #[test]
-    fn refused_requests_never_reach_the_upstream() -> R<()> {
-        refused(Kind::Traefik)
-    }
-
-    #[test]
-    fn path_tricks_never_reach_the_upstream() -> R<()> {
-        path_tricks(Kind::Traefik)
-    }
-}
+);
+gateway_tests!(caddy, Kind::Caddy);
+gateway_tests!(traefik, Kind::Traefik);
