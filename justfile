@@ -9,13 +9,15 @@ default:
 run:
     cargo run --release -p tollgate -- serve --demo
 
-# Everything CI checks: formatting, lints, the dependency fence, every test, the platform's own
-# clients (SDK and CLIs from PyPI, their venvs built beside the Rust build), the browser tests.
+# Everything CI checks: formatting, lints, the dependency fence, every test (the gateway tests
+# included: nginx, Caddy and Traefik, installed when missing), the platform's own clients (SDK
+# and CLIs from PyPI, their venvs built beside the Rust build), the browser tests.
 test: lint fence
     #!/usr/bin/env bash
     set -euo pipefail
     mkdir -p artifacts
     tests/sdk/install.sh >artifacts/sdk-install.log 2>&1 & install=$!
+    ./scripts/ensure-gateways.sh
     cargo test --workspace --all-targets --locked
     cargo test --workspace --doc --locked
     if ! wait "$install"; then cat artifacts/sdk-install.log >&2; exit 1; fi
@@ -33,6 +35,12 @@ browser:
     cargo build -p tollgate --locked
     cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
     cd tests/browser && TOLLGATE_BIN="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')/debug/tollgate" npm test
+
+# Only the gateway tests: nginx, Caddy and Traefik in front of a stand-in upstream, asking
+# Tollgate through /v1/authorize (docs/GATEWAY.md's configurations).
+gateways:
+    ./scripts/ensure-gateways.sh
+    cargo test -p tollgate --test gateways --locked
 
 # Formatting and clippy (warnings are errors).
 lint:
