@@ -11,10 +11,17 @@
 //! | `TOLLGATE_SECRET_KEY` | generated into the data folder (mode 0600), SQLite only | base64 of at least 32 random bytes; required with PostgreSQL |
 //! | `TOLLGATE_REVEAL` | `audited` | `audited` or `never` |
 //! | `TOLLGATE_TRUSTED_PROXIES` | none | comma-separated addresses or CIDR ranges of TLS-terminating proxies |
+//! | `TOLLGATE_MAX_STALE` | `30s` | how long a cached token keeps deciding once the database is unreachable (`0` fails closed at once) |
+//! | `TOLLGATE_HEARTBEAT_INTERVAL` | `500ms` | how often the change feed's heartbeat is sent and the change log polled (at most 500 ms) |
+//! | `TOLLGATE_HEARTBEAT_DEADLINE` | `2s` | how long a heartbeat may take to come back before the listening connection is replaced (at most 2 s) |
+//! | `TOLLGATE_WRITE_TIMEOUT` | `1s` | how long a change may take before it answers 503 "outcome unknown" |
 //! | `RUST_LOG` | `info` | log filter |
+//!
+//! Durations are `250ms`, `2s`, or a number of seconds.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use tollgate_http::RevealPolicy;
@@ -47,6 +54,56 @@ pub struct Config {
     pub secret_key: Option<String>,
     pub reveal: RevealPolicy,
     pub trusted_proxies: Vec<IpNet>,
+    pub timings: Timings,
+}
+
+/// The fault-handling timings (SPEC §4 "Faults").
+#[derive(Debug, Clone, Copy)]
+pub struct Timings {
+    pub max_stale: Duration,
+    pub heartbeat_interval: Duration,
+    pub heartbeat_deadline: Duration,
+    pub write_timeout: Duration,
+}
+
+/// `250ms`, `2s`, `1.5s` or a bare number of seconds.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value * scale))
+}
+
+fn duration_var(
+    name: &str,
+    default: Duration,
+    most: Option<Duration>,
+    problems: &mut Vec<String>,
+) -> Duration {
+    let Some(text) = var(name) else {
+        return default;
+    };
+    match parse_duration(&text) {
+        Some(value) if most.is_none_or(|most| value <= most) => value,
+        Some(_) => {
+            problems.push(format!(
+                "{name}: {text:?} is longer than the most allowed, {:?}",
+                most.unwrap_or_default()
+            ));
+            default
+        }
+        None => {
+            problems.push(format!(
+                "{name}: {text:?} is not a duration such as 500ms, 2s or 30"
+            ));
+            default
+        }
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -152,6 +209,41 @@ impl Config {
                 )),
             }
         }
+        let timings = Timings {
+            max_stale: duration_var(
+                "TOLLGATE_MAX_STALE",
+                Duration::from_secs(30),
+                None,
+                &mut problems,
+            ),
+            heartbeat_interval: duration_var(
+                "TOLLGATE_HEARTBEAT_INTERVAL",
+                Duration::from_millis(500),
+                Some(Duration::from_millis(500)),
+                &mut problems,
+            ),
+            heartbeat_deadline: duration_var(
+                "TOLLGATE_HEARTBEAT_DEADLINE",
+                Duration::from_secs(2),
+                Some(Duration::from_secs(2)),
+                &mut problems,
+            ),
+            write_timeout: duration_var(
+                "TOLLGATE_WRITE_TIMEOUT",
+                Duration::from_secs(1),
+                None,
+                &mut problems,
+            ),
+        };
+        if timings.heartbeat_interval.is_zero()
+            || timings.heartbeat_deadline <= timings.heartbeat_interval
+        {
+            problems.push(
+                "TOLLGATE_HEARTBEAT_DEADLINE must be longer than TOLLGATE_HEARTBEAT_INTERVAL, \
+                 which must not be zero"
+                    .into(),
+            );
+        }
         match (listen, problems.is_empty()) {
             (Some(listen), true) => Ok(Self {
                 database_url,
@@ -163,6 +255,7 @@ impl Config {
                 secret_key,
                 reveal,
                 trusted_proxies,
+                timings,
             }),
             _ => Err(format!(
                 "the configuration needs fixing:\n  - {}",

@@ -4,8 +4,9 @@ use std::net::TcpListener;
 
 use anyhow::Context as _;
 use tollgate_domain::{AccountType, DisplayName, Keys, Principal};
+use tollgate_http::gate::GateOptions;
 use tollgate_http::{AppState, Listeners, Settings};
-use tollgate_store::Store;
+use tollgate_store::{FeedOptions, Store};
 
 use crate::config::Config;
 use crate::{commands, setup};
@@ -111,9 +112,18 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
     let settings = Settings {
         reveal: config.reveal,
         trusted_proxies: config.trusted_proxies.clone(),
+        write_timeout: config.timings.write_timeout,
     };
-    let state =
-        AppState::new(store, keys, settings).context("starting the request-authorization gate")?;
+    let gate_options = GateOptions {
+        feed: FeedOptions {
+            interval: config.timings.heartbeat_interval,
+            deadline: config.timings.heartbeat_deadline,
+        },
+        max_stale: config.timings.max_stale,
+        ..GateOptions::default()
+    };
+    let state = AppState::with_gate_options(store, keys, settings, gate_options)
+        .context("starting the request-authorization gate")?;
     let gate = std::sync::Arc::clone(&state.gate);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -75,15 +75,23 @@ pub enum RefusalReason {
     ModuleNotInScope,
     /// The module granting the path is not available to the account's type.
     AccountTypeNotAllowed,
+    /// The cached entry is past its bound: the database has been unreachable for longer than
+    /// the configured staleness (SPEC §4 "Faults", regime 3).
+    Stale,
+    /// Not cached, and the database is unreachable (the circuit breaker is open).
+    Unreachable,
 }
 
 impl RefusalReason {
     /// 401 or 403.
     pub fn kind(self) -> RefusalKind {
         match self {
-            Self::MissingCredential | Self::Malformed(_) | Self::UnknownToken | Self::Failed(_) => {
-                RefusalKind::Unauthenticated
-            }
+            Self::MissingCredential
+            | Self::Malformed(_)
+            | Self::UnknownToken
+            | Self::Failed(_)
+            | Self::Stale
+            | Self::Unreachable => RefusalKind::Unauthenticated,
             Self::InsecureTransport
             | Self::BadPath
             | Self::PathNotGranted
@@ -105,6 +113,8 @@ impl RefusalReason {
             Self::PathNotGranted => "path-not-granted",
             Self::ModuleNotInScope => "module-not-in-scope",
             Self::AccountTypeNotAllowed => "account-type-not-allowed",
+            Self::Stale => "stale-entry",
+            Self::Unreachable => "database-unreachable",
         }
     }
 }

@@ -48,9 +48,16 @@ pub enum ApiError {
     /// 429.
     #[error("too many failed attempts; retry later")]
     TooManyRequests,
-    /// 503: the database is unavailable.
+    /// 503: the database is unavailable (nothing was written).
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    /// 503: the database stopped answering while a change was being written; it may or may not
+    /// have been made.
+    #[error(
+        "outcome unknown: the database stopped answering while the change was being written, so \
+         it may or may not have been made; re-read `revision` before retrying"
+    )]
+    OutcomeUnknown,
     /// 500: a bug or an unexpected failure; the detail goes to the log only.
     #[error("internal error")]
     Internal(String),
@@ -72,6 +79,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TooManyRequests => "too-many-requests",
             Self::Unavailable => "unavailable",
+            Self::OutcomeUnknown => "outcome-unknown",
             Self::Internal(_) => "internal",
         }
     }
@@ -90,6 +98,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "Unsupported media type",
             Self::TooManyRequests => "Too many requests",
             Self::Unavailable => "Service unavailable",
+            Self::OutcomeUnknown => "Outcome unknown",
             Self::Internal(_) => "Internal server error",
         }
     }
@@ -172,7 +181,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::OutcomeUnknown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -186,6 +195,10 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
+            StoreError::OutcomeUnknown(cause) => {
+                log::warn!("database lost during a write, outcome unknown: {cause}");
+                Self::OutcomeUnknown
+            }
             StoreError::Unavailable(cause) => {
                 log::warn!("database unavailable: {cause}");
                 Self::Unavailable

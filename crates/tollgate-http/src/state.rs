@@ -37,6 +37,9 @@ pub struct Settings {
     pub reveal: RevealPolicy,
     /// `TOLLGATE_TRUSTED_PROXIES`: TLS-terminating proxies allowed to use the plain listener.
     pub trusted_proxies: Vec<IpNet>,
+    /// `TOLLGATE_WRITE_TIMEOUT`: how long a change may take before it answers 503 "outcome
+    /// unknown" (it may still commit).
+    pub write_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
         Self {
             reveal: RevealPolicy::Audited,
             trusted_proxies: Vec::new(),
+            write_timeout: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -46,6 +46,22 @@ pub fn without_gss_encryption(url: &str) -> String {
     format!("{url}{separator}gssencmode=disable")
 }
 
+/// `url` with `name=value` added unless it sets `name` itself.
+pub fn with_default_param(url: &str, name: &str, value: &str) -> String {
+    let query = url.split_once('?').map(|(_, query)| query).unwrap_or("");
+    if query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some(name))
+    {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{name}={value}")
+}
+
+/// The application name of the pool's PostgreSQL connections (`pg_stat_activity`).
+pub const POOL_APPLICATION_NAME: &str = "tollgate";
+
 /// A parsed database URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
@@ -95,19 +111,30 @@ impl DatabaseUrl {
         (self.backend == Backend::Sqlite).then_some(self.target.as_str())
     }
 
-    fn establish(&self) -> Result<AnyConnection, ConnectionError> {
+    /// The PostgreSQL URL a dedicated connection named `application_name` uses: a connect
+    /// timeout (libpq's least, 2 s) unless the URL sets one, so an unreachable server never
+    /// holds a connection attempt for long.
+    pub fn postgres_url_for(&self, application_name: &str) -> String {
+        let url = with_default_param(&self.target, "connect_timeout", "2");
+        with_default_param(&url, "application_name", application_name)
+    }
+
+    fn establish(&self, busy_timeout: Duration) -> Result<AnyConnection, ConnectionError> {
         match self.backend {
             Backend::Postgres => {
-                PgConnection::establish(&self.target).map(AnyConnection::Postgresql)
+                PgConnection::establish(&self.postgres_url_for(POOL_APPLICATION_NAME))
+                    .map(AnyConnection::Postgresql)
             }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target)?;
                 // WAL lets readers work beside the writer; the busy timeout makes concurrent
-                // writers wait instead of failing with "database is locked".
-                conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                // writers wait instead of failing with "database is locked" — for at most the
+                // request path's bound (SPEC §4 "Faults": ≤ 1 s).
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                )
+                    busy_timeout.as_millis()
+                ))
                 .map_err(|error| ConnectionError::BadConnection(error.to_string()))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -118,14 +145,17 @@ impl DatabaseUrl {
 /// An r2d2 manager that dispatches on the URL scheme (so a bad PostgreSQL URL reports its real
 /// error instead of falling through to SQLite).
 #[derive(Debug, Clone)]
-pub struct Manager(DatabaseUrl);
+pub struct Manager {
+    url: DatabaseUrl,
+    busy_timeout: Duration,
+}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = AnyConnection;
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<AnyConnection, ConnectionError> {
-        self.0.establish()
+        self.url.establish(self.busy_timeout)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
@@ -149,15 +179,25 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 pub struct PoolOptions {
     /// Most connections.
     pub max_size: u32,
-    /// How long to wait for a connection before reporting the database unavailable.
+    /// How long a write or a management read waits for a connection before the database is
+    /// reported unavailable (503).
     pub connection_timeout: Duration,
+    /// How long the request path (cache fills) and the change feed wait for a connection:
+    /// a decision never waits longer on an unreachable database.
+    pub request_timeout: Duration,
+    /// SQLite's busy timeout: how long a statement waits for another writer.
+    pub busy_timeout: Duration,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
         Self {
             max_size: 16,
-            connection_timeout: Duration::from_secs(5),
+            // Less than the HTTP layer's write timeout (1 s), so a write that never got a
+            // connection answers "unavailable", not "outcome unknown".
+            connection_timeout: Duration::from_millis(750),
+            request_timeout: Duration::from_millis(250),
+            busy_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -175,7 +215,10 @@ pub fn build_pool(url: &DatabaseUrl, options: PoolOptions) -> Pool {
         .min_idle(Some(0))
         .connection_timeout(options.connection_timeout)
         .test_on_check_out(true)
-        .build_unchecked(Manager(url.clone()))
+        .build_unchecked(Manager {
+            url: url.clone(),
+            busy_timeout: options.busy_timeout,
+        })
 }
 
 /// The PostgreSQL migrations.

@@ -9,6 +9,10 @@ pub enum StoreError {
     /// itself when it returns.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database stopped answering while a transaction was committing: the change may or
+    /// may not have been made (the HTTP layer answers 503 "outcome unknown").
+    #[error("the database stopped answering during a commit: {0}")]
+    OutcomeUnknown(String),
     /// The database URL is not usable.
     #[error("bad database URL: {0}")]
     BadUrl(String),

@@ -121,6 +121,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_log (seq) {
+        seq -> BigInt,
+        payload -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sign_in_nonces (nonce) {
         nonce -> Text,
         kind -> Text,
@@ -158,6 +166,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_chain_heads,
     audit_records,
     change_sequence,
+    change_log,
     sign_in_nonces,
     audit_event_types,
 );

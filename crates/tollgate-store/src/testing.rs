@@ -852,3 +852,144 @@ mod tests {
         assert_eq!(creator_pid("tollgate"), None);
     }
 }
+
+/// A throwaway PostgreSQL cluster of its own, for fault tests: it can be stopped and started
+/// again under a running server, and its backends frozen, without touching any shared server.
+/// Removed (stopped, its folder deleted) when dropped, or by its watchdog if the test process
+/// dies.
+pub struct OwnCluster {
+    base: PathBuf,
+    data: PathBuf,
+    log_file: PathBuf,
+    port: u16,
+    binaries: Binaries,
+    runner: Runner,
+    _watchdog: ChildStdin,
+}
+
+impl fmt::Debug for OwnCluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnCluster")
+            .field("base", &self.base)
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl OwnCluster {
+    /// Starts a new cluster (initdb, then pg_ctl start) on a free port.
+    pub fn start() -> Result<OwnCluster, TestDbError> {
+        let binaries = find_binaries()?;
+        let runner = Runner {
+            as_root: effective_uid_is_root(),
+        };
+        let base = PathBuf::from(format!(
+            "/tmp/tollgate-own-pg-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        let data = base.join("data");
+        let log_file = base.join("postgres.log");
+        create_base_dir(&base, runner)?;
+        let watchdog = spawn_watchdog(&base, &data, &binaries.pg_ctl, runner)?;
+        run_initdb(&binaries.initdb, &data, runner)?;
+        let mut failures = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            let port = free_port()?;
+            match pg_ctl_start(&binaries.pg_ctl, runner, &base, &data, &log_file, port) {
+                Ok(()) => {
+                    return Ok(OwnCluster {
+                        base,
+                        data,
+                        log_file,
+                        port,
+                        binaries,
+                        runner,
+                        _watchdog: watchdog,
+                    });
+                }
+                Err(error) => failures.push(format!("port {port}: {error}")),
+            }
+        }
+        Err(TestDbError::ClusterStart {
+            dir: base.display().to_string(),
+            reason: failures.join("\n"),
+            log: log_file.display().to_string(),
+            log_tail: log_tail(&log_file),
+        })
+    }
+
+    /// `pg_ctl start` on the cluster's port, waiting until it accepts connections.
+    pub fn start_again(&self) -> Result<(), TestDbError> {
+        pg_ctl_start(
+            &self.binaries.pg_ctl,
+            self.runner,
+            &self.base,
+            &self.data,
+            &self.log_file,
+            self.port,
+        )
+    }
+
+    /// `pg_ctl stop -m fast`: every connection is closed, new ones are refused.
+    pub fn stop(&self) -> Result<(), TestDbError> {
+        let mut pg_ctl = self.runner.command(&self.binaries.pg_ctl);
+        pg_ctl
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-t", "60", "-m", "fast", "stop"]);
+        run(&mut pg_ctl, "see the cluster's log").map(|_| ())
+    }
+
+    /// The URL of database `name` on this cluster.
+    pub fn url(&self, name: &str) -> String {
+        crate::backend::without_gss_encryption(&format!(
+            "postgres://postgres@127.0.0.1:{}/{name}",
+            self.port
+        ))
+    }
+
+    /// Creates database `name`; its URL.
+    pub fn create_database(&self, name: &str) -> Result<String, TestDbError> {
+        let admin = self.url("postgres");
+        let mut conn = connect(&admin, "the own cluster refuses connections")?;
+        execute(
+            &mut conn,
+            &admin,
+            &format!("CREATE DATABASE \"{name}\""),
+            "creating a database on the own cluster",
+        )?;
+        Ok(self.url(name))
+    }
+
+    /// The last lines of the cluster's log (for failure messages).
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log_file)
+    }
+}
+
+/// `pg_ctl start` of the cluster in `data` on `port`, waiting until it accepts connections.
+fn pg_ctl_start(
+    pg_ctl: &Path,
+    runner: Runner,
+    base: &Path,
+    data: &Path,
+    log_file: &Path,
+    port: u16,
+) -> Result<(), TestDbError> {
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        base.display()
+    );
+    let mut command = runner.command(pg_ctl);
+    command
+        .arg("-D")
+        .arg(data)
+        .arg("-l")
+        .arg(log_file)
+        .args(["-w", "-t", "60", "-o"])
+        .arg(&options)
+        .arg("start");
+    run(&mut command, "see the cluster's log").map(|_| ())
+}

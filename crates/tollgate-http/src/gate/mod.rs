@@ -7,10 +7,16 @@
 //! the cache on a miss.
 //!
 //! Freshness: every change made here invalidates its token at once; changes made elsewhere
-//! arrive through the store's change feed (PostgreSQL `LISTEN/NOTIFY`; SQLite polling). Fills are
-//! guarded by an invalidation epoch, so a fill racing an invalidation never caches what it read
-//! before the change. While the feed is disconnected the cache is flushed, nothing is cached,
-//! unknown ids are looked up, and [`Gate::is_ready`] is false.
+//! arrive through the store's change feed (PostgreSQL `LISTEN/NOTIFY`, and the change log it
+//! polls; SQLite the poll alone). Fills are guarded by an invalidation epoch, so a fill racing an
+//! invalidation never caches what it read before the change.
+//!
+//! Faults (SPEC §4, the three [`Regime`]s): the feed proves what it has delivered
+//! ([`FeedState::confirmed_at`]). An entry decides while the database answers (regimes 1 and 2);
+//! once it does not (regime 3), while `now − max(its fill, the last confirmation)` is within
+//! [`GateOptions::max_stale`], and then fails closed. While the database is unreachable, or a
+//! fill has just failed, the circuit breaker refuses uncached tokens at once: no decision waits
+//! on a dead database.
 
 pub mod idset;
 pub mod limiter;
@@ -25,7 +31,7 @@ use time::OffsetDateTime;
 use tollgate_audit::RequestInfo;
 use tollgate_domain::authz::{self, RefusalReason, RequestPath};
 use tollgate_domain::{ActorAccount, Catalog, HashKey, PresentedToken, TokenId, TokenView};
-use tollgate_store::{Change, ChangeFeed, FeedStatus, Store, StoreError};
+use tollgate_store::{Change, ChangeFeed, FeedOptions, FeedState, Regime, Store, StoreError};
 
 pub use self::idset::IdSet;
 pub use self::limiter::Limiter;
@@ -36,6 +42,8 @@ const EPOCH_BUCKETS: usize = 4096;
 /// A cached token: its view, its account, and its modules' codes for response headers.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// When it was read ([`FeedState::now_ms`]): a fill confirms its entry.
+    pub filled_ms: u64,
     /// What the decision needs.
     pub view: TokenView,
     /// The token's account (for management actors).
@@ -49,15 +57,22 @@ pub struct Entry {
 pub struct GateOptions {
     /// How often the write-behind flushes.
     pub flush_interval: Duration,
-    /// How often the change feed polls (SQLite: the sequence row; PostgreSQL: notifications).
-    pub poll_interval: Duration,
+    /// The change feed's heartbeat and poll timings.
+    pub feed: FeedOptions,
+    /// How long an entry keeps deciding once the database is unreachable, counted from its
+    /// fill or the last confirmation (`TOLLGATE_MAX_STALE`; zero fails closed at once).
+    pub max_stale: Duration,
+    /// How long after a failed fill uncached tokens are refused without trying again.
+    pub breaker_cooldown: Duration,
 }
 
 impl Default for GateOptions {
     fn default() -> Self {
         Self {
             flush_interval: Duration::from_secs(5),
-            poll_interval: Duration::from_millis(1),
+            feed: FeedOptions::default(),
+            max_stale: Duration::from_secs(30),
+            breaker_cooldown: Duration::from_secs(1),
         }
     }
 }
@@ -73,8 +88,14 @@ pub struct GateStats {
     pub unknown: AtomicU64,
     /// Fills discarded because of a racing invalidation.
     pub stale_fills: AtomicU64,
-    /// Times the change feed was lost (each flushed the cache and made the gate unready).
-    pub disconnects: AtomicU64,
+    /// Decisions made on entries not confirmed within the feed's deadline.
+    pub unconfirmed: AtomicU64,
+    /// Cached entries refused past their bound (regime 3 for longer than `max_stale`).
+    pub stale_refusals: AtomicU64,
+    /// Uncached tokens refused by the open circuit breaker.
+    pub breaker_refusals: AtomicU64,
+    /// Fills that failed (each opened the breaker).
+    pub fill_failures: AtomicU64,
 }
 
 /// The gate. Cheap to share (`Arc<Gate>`).
@@ -87,7 +108,11 @@ pub struct Gate {
     invalidated: Vec<AtomicU64>,
     flushed_at: AtomicU64,
     ids: IdSet,
-    ready: AtomicBool,
+    options: GateOptions,
+    /// What the feed has proven (set once the feed runs).
+    proof: std::sync::OnceLock<Arc<FeedState>>,
+    /// Until when ([`FeedState::now_ms`]) the breaker stays open after a failed fill.
+    breaker_until: AtomicU64,
     /// Uses and failures waiting to be written.
     pub writes: WriteBehind,
     /// Failures per client address.
@@ -101,7 +126,7 @@ pub struct Gate {
 impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gate")
-            .field("ready", &self.is_ready())
+            .field("regime", &self.regime())
             .field("cached", &self.cached())
             .finish_non_exhaustive()
     }
@@ -112,8 +137,18 @@ impl std::fmt::Debug for Gate {
 pub enum GateError {
     /// Refused (401 or 403 by the reason's kind).
     Refused(RefusalReason),
-    /// The database could not be read for a cache fill.
+    /// The database could not be read (the request path refuses instead; management reads
+    /// and writes answer 503).
     Unavailable,
+}
+
+/// What `/readyz` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The regime now.
+    pub regime: Regime,
+    /// Ready for a load balancer: false only once regime 3 has lasted `max_stale`.
+    pub ready: bool,
 }
 
 impl Gate {
@@ -134,7 +169,9 @@ impl Gate {
             invalidated: (0..EPOCH_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
             flushed_at: AtomicU64::new(0),
             ids: IdSet::new(),
-            ready: AtomicBool::new(false),
+            options,
+            proof: std::sync::OnceLock::new(),
+            breaker_until: AtomicU64::new(0),
             writes: WriteBehind::default(),
             limiter: Limiter::default(),
             stats: GateStats::default(),
@@ -143,34 +180,18 @@ impl Gate {
         });
         gate.load_ids()?;
         let weak = Arc::downgrade(&gate);
-        let weak_status = Arc::downgrade(&gate);
-        let feed = ChangeFeed::start(
-            &gate.store,
-            options.poll_interval.max(Duration::from_millis(
-                if gate.store.backend() == tollgate_store::Backend::Sqlite {
-                    200
-                } else {
-                    1
-                },
-            )),
-            move |change| {
-                if let Some(gate) = weak.upgrade() {
-                    gate.apply(change);
-                }
-            },
-            move |status| {
-                if let Some(gate) = weak_status.upgrade() {
-                    gate.feed_status(status);
-                }
-            },
-        )
-        .map_err(|error| StoreError::Database(format!("cannot start the change feed: {error}")))?;
+        let feed = ChangeFeed::start(&gate.store, options.feed, move |change| {
+            if let Some(gate) = weak.upgrade() {
+                gate.apply(change);
+            }
+        })?;
+        let _ = gate.proof.set(feed.state());
         if let Ok(mut slot) = gate.feed.lock() {
             *slot = Some(feed);
         }
-        // Give the feed a moment to connect, so a new server starts ready.
+        // Give the feed a moment to prove itself, so a new server starts in regime 1.
         let started = std::time::Instant::now();
-        while !gate.is_ready() && started.elapsed() < Duration::from_secs(3) {
+        while gate.regime() != Regime::FeedHealthy && started.elapsed() < Duration::from_secs(3) {
             std::thread::sleep(Duration::from_millis(5));
         }
         let stop = Arc::new(AtomicBool::new(false));
@@ -227,9 +248,61 @@ impl Gate {
         Ok(())
     }
 
-    /// True while the change feed is receiving (so the cache can be trusted).
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+    /// The regime now (SPEC §4 "Faults").
+    pub fn regime(&self) -> Regime {
+        self.proof
+            .get()
+            .map_or(Regime::DatabaseUnreachable, |proof| proof.regime())
+    }
+
+    /// What `/readyz` answers: ready until regime 3 has lasted `max_stale`.
+    pub fn readiness(&self) -> Readiness {
+        let regime = self.regime();
+        let unreachable_for = self
+            .proof
+            .get()
+            .map_or(Duration::MAX, |proof| proof.unreachable_for());
+        Readiness {
+            regime,
+            ready: regime != Regime::DatabaseUnreachable
+                || unreachable_for < self.options.max_stale,
+        }
+    }
+
+    /// What the feed has proven (for metrics).
+    pub fn feed_state(&self) -> Option<&Arc<FeedState>> {
+        self.proof.get()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.proof.get().map_or(0, |proof| proof.now_ms())
+    }
+
+    /// Open while the database is unreachable, and for a moment after a failed fill.
+    fn breaker_open(&self) -> bool {
+        self.regime() == Regime::DatabaseUnreachable
+            || self.now_ms() < self.breaker_until.load(Ordering::Acquire)
+    }
+
+    /// Whether a cached entry may still decide: always while the database answers; in regime
+    /// 3 while it is within `max_stale` of its fill or the last confirmation.
+    fn check_fresh(&self, entry: &Entry) -> Result<(), RefusalReason> {
+        let Some(proof) = self.proof.get() else {
+            return Ok(());
+        };
+        let now = proof.now_ms();
+        let age = now.saturating_sub(entry.filled_ms.max(proof.confirmed_at()));
+        let deadline = u64::try_from(proof.options().deadline.as_millis()).unwrap_or(u64::MAX);
+        if age <= deadline {
+            return Ok(());
+        }
+        self.stats.unconfirmed.fetch_add(1, Ordering::Relaxed);
+        let bound = u64::try_from(self.options.max_stale.as_millis()).unwrap_or(u64::MAX);
+        if proof.regime() == Regime::DatabaseUnreachable && age > bound {
+            self.stats.stale_refusals.fetch_add(1, Ordering::Relaxed);
+            return Err(RefusalReason::Stale);
+        }
+        Ok(())
     }
 
     /// How many tokens are cached.
@@ -307,29 +380,6 @@ impl Gate {
         }
     }
 
-    fn feed_status(&self, status: FeedStatus) {
-        match status {
-            FeedStatus::Connected => {
-                // Changes may have been missed while disconnected.
-                self.reload_catalog();
-                if let Err(error) = self.load_ids() {
-                    log::warn!("cannot reload token ids: {error}");
-                }
-                self.flush_cache();
-                self.ready.store(true, Ordering::SeqCst);
-                log::info!("change feed connected; token cache enabled");
-            }
-            FeedStatus::Disconnected => {
-                self.ready.store(false, Ordering::SeqCst);
-                self.flush_cache();
-                self.stats.disconnects.fetch_add(1, Ordering::SeqCst);
-                log::warn!(
-                    "change feed disconnected; token cache flushed and disabled until it is back"
-                );
-            }
-        }
-    }
-
     /// The cached entry for `id`, if any.
     pub fn cached_entry(&self, id: TokenId) -> Option<Arc<Entry>> {
         self.tokens
@@ -338,15 +388,26 @@ impl Gate {
             .and_then(|tokens| tokens.get(&id).cloned())
     }
 
-    /// Reads a token from the database and caches it unless an invalidation raced the read
-    /// (or the feed is disconnected). Blocking: call it from a blocking context.
+    /// Reads a token from the database and caches it unless an invalidation raced the read.
+    /// A failure opens the circuit breaker. Blocking: call it from a blocking context.
     pub fn fill(&self, id: TokenId) -> Result<Option<Arc<Entry>>, StoreError> {
+        self.read_entry(id).inspect_err(|_| {
+            self.stats.fill_failures.fetch_add(1, Ordering::Relaxed);
+            let cooldown =
+                u64::try_from(self.options.breaker_cooldown.as_millis()).unwrap_or(u64::MAX);
+            self.breaker_until
+                .fetch_max(self.now_ms().saturating_add(cooldown), Ordering::AcqRel);
+        })
+    }
+
+    fn read_entry(&self, id: TokenId) -> Result<Option<Arc<Entry>>, StoreError> {
         let before = self.epoch.load(Ordering::SeqCst);
+        let filled_ms = self.now_ms();
         self.stats.fills.fetch_add(1, Ordering::Relaxed);
         let Some(view) = self.store.token_view(id)? else {
             return Ok(None);
         };
-        let Some(account) = self.store.account(view.account_id)? else {
+        let Some(account) = self.store.request_account(view.account_id)? else {
             return Ok(None);
         };
         let catalog = self.catalog();
@@ -357,6 +418,7 @@ impl Gate {
             .collect::<Vec<_>>()
             .join(",");
         let entry = Arc::new(Entry {
+            filled_ms,
             account: ActorAccount {
                 id: account.id,
                 name: account.name.to_string(),
@@ -370,10 +432,8 @@ impl Gate {
         if let Ok(mut tokens) = self.tokens.write() {
             let raced = self.invalidated[Self::bucket(id)].load(Ordering::SeqCst) > before
                 || self.flushed_at.load(Ordering::SeqCst) > before;
-            if raced || !self.is_ready() {
-                self.stats
-                    .stale_fills
-                    .fetch_add(u64::from(raced), Ordering::Relaxed);
+            if raced {
+                self.stats.stale_fills.fetch_add(1, Ordering::Relaxed);
             } else {
                 tokens.insert(id, Arc::clone(&entry));
             }
@@ -393,11 +453,17 @@ impl Gate {
         let id = presented.id();
         if let Some(entry) = self.cached_entry(id) {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            self.check_fresh(&entry)?;
             return Ok((id, Some(entry)));
         }
-        if self.is_ready() && !self.ids.contains(id) {
+        // The id set follows the change log, whatever the regime.
+        if !self.ids.contains(id) {
             self.stats.unknown.fetch_add(1, Ordering::Relaxed);
             return Err(RefusalReason::UnknownToken);
+        }
+        if self.breaker_open() {
+            self.stats.breaker_refusals.fetch_add(1, Ordering::Relaxed);
+            return Err(RefusalReason::Unreachable);
         }
         Ok((id, None))
     }
@@ -441,10 +507,12 @@ impl Gate {
             Some(entry) => Some(entry),
             None => {
                 let gate = Arc::clone(self);
+                // A fill that cannot reach the database is refused like an unknown token: no
+                // decision waits on it (the breaker is open now).
                 actix_web::web::block(move || gate.fill(id))
                     .await
                     .map_err(|_| GateError::Unavailable)?
-                    .map_err(|_| GateError::Unavailable)?
+                    .map_err(|_| GateError::Refused(RefusalReason::Unreachable))?
             }
         };
         let header = header.ok_or(GateError::Refused(RefusalReason::MissingCredential))?;

@@ -136,7 +136,10 @@ pub async fn set_icon(
     let store = state.store.clone();
     let ctx = caller.context();
     let check = checker(caller);
-    let changed = web::block(move || store.set_icon::<ApiError>(id, &ctx, icon, check)).await??;
+    let changed = super::write(state, move || {
+        store.set_icon::<ApiError>(id, &ctx, icon, check)
+    })
+    .await?;
     state.gate.invalidate(id);
     Ok(changed.token)
 }
@@ -163,7 +166,8 @@ pub async fn clear_icon(
     let store = state.store.clone();
     let ctx = caller.context();
     let check = checker(caller);
-    let changed = web::block(move || store.clear_icon::<ApiError>(id, &ctx, check)).await??;
+    let changed =
+        super::write(state, move || store.clear_icon::<ApiError>(id, &ctx, check)).await?;
     state.gate.invalidate(id);
     Ok(changed.token)
 }

@@ -29,6 +29,22 @@ pub fn json<T: Serialize>(
         .body(bytes))
 }
 
+/// Runs a change (a database write) on the blocking pool, answering within the write timeout:
+/// a change still running then answers 503 "outcome unknown" — it may yet commit, so the
+/// client re-reads `revision` before retrying.
+pub async fn write<T, F>(state: &crate::state::AppState, change: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    match actix_web::rt::time::timeout(state.settings.write_timeout, actix_web::web::block(change))
+        .await
+    {
+        Ok(done) => done?,
+        Err(_) => Err(ApiError::OutcomeUnknown),
+    }
+}
+
 /// A token id from the path; a malformed one is simply not found.
 pub fn token_id(text: &str) -> Result<TokenId, ApiError> {
     TokenId::parse(text).map_err(|_| ApiError::NotFound("API token not found".into()))

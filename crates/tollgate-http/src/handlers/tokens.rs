@@ -217,31 +217,34 @@ pub async fn create_token(
     let keys = state.keys.clone();
     let reveal = state.settings.reveal;
     let store = state.store.clone();
-    let (stored, value) = web::block(move || -> Result<(StoredToken, TokenValue), ApiError> {
-        let mut value = None;
-        let stored = store.create_token::<ApiError>(account_id, &ctx, |id| {
-            let generated = TokenValue::generate(id, &mut OsRng);
-            let secret = NewSecret {
-                hash: keys.hash.hash(generated.expose_secret()),
-                sealed: (reveal == RevealPolicy::Audited)
-                    .then(|| keys.seal.seal(&generated, &mut OsRng)),
-            };
-            value = Some(generated);
-            Ok((
-                NewToken {
-                    id,
-                    account_id,
-                    name: name.clone(),
-                    description: description.clone(),
-                    modules: scope.clone(),
-                },
-                secret,
-            ))
-        })?;
-        let value = value.ok_or_else(|| ApiError::Internal("no value was generated".into()))?;
-        Ok((stored, value))
-    })
-    .await??;
+    let (stored, value) = super::write(
+        state,
+        move || -> Result<(StoredToken, TokenValue), ApiError> {
+            let mut value = None;
+            let stored = store.create_token::<ApiError>(account_id, &ctx, |id| {
+                let generated = TokenValue::generate(id, &mut OsRng);
+                let secret = NewSecret {
+                    hash: keys.hash.hash(generated.expose_secret()),
+                    sealed: (reveal == RevealPolicy::Audited)
+                        .then(|| keys.seal.seal(&generated, &mut OsRng)),
+                };
+                value = Some(generated);
+                Ok((
+                    NewToken {
+                        id,
+                        account_id,
+                        name: name.clone(),
+                        description: description.clone(),
+                        modules: scope.clone(),
+                    },
+                    secret,
+                ))
+            })?;
+            let value = value.ok_or_else(|| ApiError::Internal("no value was generated".into()))?;
+            Ok((stored, value))
+        },
+    )
+    .await?;
     // The id exists from now on: this instance knows at once, the others through the feed.
     state.gate.created(stored.token.id());
     Ok((stored, value))
@@ -383,7 +386,7 @@ pub async fn reveal(
     let ctx = caller.context();
     let actor = caller.actor.clone();
     let catalog = caller.catalog.clone();
-    let (_, sealed) = web::block(move || {
+    let (_, sealed) = super::write(state, move || {
         store.reveal_token::<ApiError>(id, &ctx, |token, account| {
             let target = Target {
                 id,
@@ -400,7 +403,7 @@ pub async fn reveal(
             .map_err(ApiError::from)
         })
     })
-    .await??;
+    .await?;
     let sealed = sealed.ok_or_else(|| {
         ApiError::Conflict(
             "this token's value cannot be shown again (it was created with TOLLGATE_REVEAL=never)"
@@ -545,7 +548,7 @@ pub async fn change_token(
     let ctx = caller.context();
     let actor = caller.actor.clone();
     let catalog: std::sync::Arc<Catalog> = caller.catalog.clone();
-    let changed = web::block(move || {
+    let changed = super::write(state, move || {
         store.change_token::<ApiError>(id, &ctx, |token, account| {
             // Permission on the token as it will be (for the no-escalation rule), checked first.
             let mut preview = token.clone();
@@ -563,7 +566,7 @@ pub async fn change_token(
             Ok(event)
         })
     })
-    .await??;
+    .await?;
     // Refused everywhere at once: this instance now, the others through the change feed.
     state.gate.invalidate(id);
     Ok(changed.token)

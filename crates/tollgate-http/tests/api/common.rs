@@ -372,6 +372,8 @@ impl Server {
             Settings {
                 reveal: options.reveal,
                 trusted_proxies: options.trusted_proxies.clone(),
+                // Longer than the pool's wait, so a write that never began is "unavailable".
+                write_timeout: options.connection_timeout + Duration::from_secs(2),
             },
         )?;
         let gate = Arc::clone(&state.gate);
@@ -881,4 +883,21 @@ pub fn events_of(s: &Server, token: &Tok, object: &str) -> R<Vec<String>> {
     events.reverse();
     events.sort_by_key(|(revision, _)| *revision);
     Ok(events.into_iter().map(|(_, event)| event).collect())
+}
+
+/// How long anything the server does in the background may take in a test.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Polls `probe` until it returns a value, or fails after [`WAIT`].
+pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> R<Option<T>>) -> R<T> {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = probe()? {
+            return Ok(value);
+        }
+        if started.elapsed() > WAIT {
+            return Err(format!("{what}: not within {WAIT:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

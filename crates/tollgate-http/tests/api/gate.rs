@@ -36,20 +36,6 @@ const DEADLINE: Duration = Duration::from_secs(10);
 const AUTHORIZE: &str = "/v1/authorize";
 const INTROSPECT: &str = "/v1/introspect";
 
-/// Polls `probe` until it returns a value, or fails after [`DEADLINE`].
-fn wait_for<T>(what: &str, mut probe: impl FnMut() -> R<Option<T>>) -> R<T> {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = probe()? {
-            return Ok(value);
-        }
-        if started.elapsed() > DEADLINE {
-            return Err(format!("{what}: not within {DEADLINE:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Caches `token` once the change feed has caught up with the fixtures' changes (PostgreSQL
 /// notifications arrive on the feed's thread a moment after the commit; on SQLite the sequence
 /// is polled): the entry must then stay cached for several poll intervals.
@@ -431,7 +417,7 @@ fn a_gate_dropped_on_its_feed_thread_ends_quietly() -> TestResult {
         tollgate_store::PoolOptions::default(),
     )?;
     let gate = Gate::start(store, keys.hash.clone(), Default::default())?;
-    ensure!(gate.is_ready());
+    ensure_eq!(gate.regime(), tollgate_store::Regime::FeedHealthy);
     let listeners = || -> R<u64> {
         Ok(psql(
             database.url(),
@@ -470,11 +456,12 @@ fn a_gate_dropped_on_its_feed_thread_ends_quietly() -> TestResult {
     Ok(())
 }
 
-/// When the LISTEN connection is killed, the cache is flushed and the gate is not ready (and
-/// `/readyz` answers 503) until the feed is back; then it is ready and caches again, and a
-/// change whose notification was missed is honoured.
+/// When the LISTEN connection is killed, the gate keeps its cache: the feed drops to regime 2
+/// (the change log's poll) until a new listener proves itself with a heartbeat, and a change
+/// made meanwhile still reaches it — even while no new connection can be made.
 #[test]
-fn losing_the_listening_connection_flushes_the_cache_until_it_is_back() -> TestResult {
+fn losing_the_listening_connection_keeps_the_cache_and_misses_no_change() -> TestResult {
+    use tollgate_store::Regime;
     let s = Server::start(Backend::Postgres, Options::default())?;
     let acme = s.account(AccountType::Client, "Acme")?;
     let admin = s.token(&acme, "Administrator", &[ACCESS_MANAGEMENT, BILLING])?;
@@ -487,56 +474,64 @@ fn losing_the_listening_connection_flushes_the_cache_until_it_is_back() -> TestR
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
          WHERE application_name = 'tollgate-listener' AND datname = '{database}'"
     );
-    let readyz = || -> R<u16> { Ok(s.call(Method::GET, "/readyz", None, Body::None)?.status) };
+    let readyz = |query: &str| -> R<(u16, Value)> {
+        let reply = s.call(Method::GET, &format!("/readyz{query}"), None, Body::None)?;
+        Ok((reply.status, reply.json()?))
+    };
 
-    // 1. Killed, and back at once: flushed, counted, ready again.
+    // 1. Killed, and back at once: nothing flushed, regime 1 again.
     settle(&s, &admin)?;
     settle(&s, &bot)?;
-    ensure!(s.gate.cached() >= 2);
-    ensure_eq!(readyz()?, 200);
-    let disconnects = s.gate.stats.disconnects.load(Ordering::SeqCst);
+    let cached = s.gate.cached();
+    ensure!(cached >= 2);
+    ensure_eq!(readyz("?strict")?.0, 200);
+    let listener = format!(
+        "SELECT coalesce(string_agg(pid::text, ','), '') FROM pg_stat_activity \
+         WHERE application_name = 'tollgate-listener' AND datname = '{database}'"
+    );
+    let before = psql(&admin_url, &listener)?;
     ensure_eq!(psql(&admin_url, &kill)?, "1", "one listening connection");
-    wait_for("the feed to notice", || {
-        Ok((s.gate.stats.disconnects.load(Ordering::SeqCst) > disconnects).then_some(()))
+    wait_for("a new listener to prove itself", || {
+        let now = psql(&admin_url, &listener)?;
+        Ok((!now.is_empty()
+            && now != before
+            && !now.contains(',')
+            && s.gate.regime() == Regime::FeedHealthy
+            && readyz("?strict")?.0 == 200)
+            .then_some(()))
     })?;
-    ensure_eq!(s.gate.cached(), 0, "the cache was flushed");
-    wait_for("/readyz to answer 200 again", || {
-        Ok((readyz()? == 200).then_some(()))
-    })?;
-    ensure!(s.gate.is_ready());
+    ensure_eq!(s.gate.cached(), cached, "the cache was kept");
     granted(
         &authorize(&s, &bot.value, "/public/v1/billing/invoices")?,
         &bot,
         &acme,
         &["billing"],
     )?;
-    ensure!(s.gate.cached() >= 1, "the cache fills again");
 
-    // 2. Killed while it cannot come back (the database refuses new connections; the pool's
-    // open connections still work): not ready, 503, nothing cached, until it is back.
+    // 2. Killed while no new connection can be made (the pool's open connections still work):
+    // regime 2, ready but not strictly ready, and a change still reaches the gate by the poll.
     s.get(&admin, TOKENS)?.expect(200)?;
     psql(
         &admin_url,
         &format!("ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false"),
     )?;
-    let disconnected = (|| -> TestResult {
-        let disconnects = s.gate.stats.disconnects.load(Ordering::SeqCst);
+    let lost = (|| -> TestResult {
         ensure_eq!(psql(&admin_url, &kill)?, "1");
-        wait_for("the gate to become unready", || {
-            Ok((!s.gate.is_ready()).then_some(()))
+        wait_for("regime 2", || {
+            Ok((s.gate.regime() == Regime::FeedLost).then_some(()))
         })?;
-        ensure!(s.gate.stats.disconnects.load(Ordering::SeqCst) > disconnects);
-        ensure_eq!(s.gate.cached(), 0, "the cache was flushed");
-        let reply = s.call(Method::GET, "/readyz", None, Body::None)?;
-        reply.problem(503, "unavailable")?;
-        // Decisions still work (from the database), but nothing is cached.
-        let reply = authorize(&s, &bot.value, "/public/v1/billing/invoices")?;
-        ensure!(
-            reply.status == 200 || reply.status == 401,
-            "status {}",
-            reply.status
-        );
-        ensure_eq!(s.gate.cached(), 0, "nothing is cached while disconnected");
+        let (status, body) = readyz("")?;
+        ensure_eq!((status, &body["regime"]), (200, &json!(2)), "{body}");
+        let (status, body) = readyz("?strict")?;
+        ensure_eq!(status, 503, "{body}");
+        ensure_eq!(body["regimeName"], "feed-lost");
+        // Decisions go on from the cache.
+        granted(
+            &authorize(&s, &bot.value, "/public/v1/billing/invoices")?,
+            &bot,
+            &acme,
+            &["billing"],
+        )?;
         // A change whose notification goes nowhere.
         s.store.change_token::<tollgate_store::StoreError>(
             TokenId::parse(&bot.id)?,
@@ -548,17 +543,22 @@ fn losing_the_listening_connection_flushes_the_cache_until_it_is_back() -> TestR
                     .map_err(|error| tollgate_store::StoreError::Database(error.to_string()))
             },
         )?;
+        wait_for("the poll to bring the change", || {
+            Ok(
+                (authorize(&s, &bot.value, "/public/v1/billing/invoices")?.status == 401)
+                    .then_some(()),
+            )
+        })?;
         Ok(())
     })();
     psql(
         &admin_url,
         &format!("ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS true"),
     )?;
-    disconnected?;
-    wait_for("/readyz to answer 200 again", || {
-        Ok((readyz()? == 200).then_some(()))
+    lost?;
+    wait_for("regime 1 again", || {
+        Ok((s.gate.regime() == Regime::FeedHealthy).then_some(()))
     })?;
-    ensure!(s.gate.is_ready());
     unauthenticated(&authorize(&s, &bot.value, "/public/v1/billing/invoices")?)?;
     s.get(&admin, TOKENS)?.expect(200)?;
     ensure!(s.gate.cached() >= 1, "the cache fills again");

@@ -214,6 +214,13 @@ impl Store {
         load_account(&mut conn, id)
     }
 
+    /// One account, for a cache fill on the request path (waits at most the request timeout
+    /// for a connection).
+    pub fn request_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        let mut conn = self.request_conn()?;
+        load_account(&mut conn, id)
+    }
+
     /// Every account, by name then id.
     pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let mut conn = self.conn()?;

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+mod change_log;
 mod changes;
 mod list;
 mod rows;
@@ -18,7 +19,8 @@ use tollgate_audit::{AccountRef, RequestInfo};
 use tollgate_domain::{AccountStatus, AccountType, MacKey, Principal};
 
 pub use self::audit::{ChainReport, StoredRecord};
-pub use self::changes::{Change, ChangeFeed, FeedStatus};
+pub use self::change_log::LoggedChange;
+pub use self::changes::{Change, ChangeFeed, FeedOptions, FeedState, Regime};
 pub use self::rows::fold;
 pub use self::signin::NonceKind;
 pub use self::tokens::{Icon, NewSecret, StoredToken, TokenChanged};
@@ -73,6 +75,7 @@ pub struct Store {
     backend: Backend,
     url: DatabaseUrl,
     audit_key: MacKey,
+    request_timeout: std::time::Duration,
     lookups: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -107,6 +110,7 @@ impl Store {
             backend: url.backend(),
             url,
             audit_key,
+            request_timeout: options.request_timeout,
             lookups: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         store.migrate()?;
@@ -146,6 +150,14 @@ impl Store {
         self.pool.get().map_err(StoreError::from)
     }
 
+    /// A pooled connection for the request path and the change feed: waits at most the
+    /// request timeout, so nothing on the request path waits long on an unreachable database.
+    pub(crate) fn request_conn(&self) -> Result<PooledConnection, StoreError> {
+        self.pool
+            .get_timeout(self.request_timeout)
+            .map_err(StoreError::from)
+    }
+
     /// Runs `f` in a transaction; commits when it returns `Ok`.
     pub(crate) fn transaction<T, E>(
         &self,
@@ -177,6 +189,14 @@ impl Store {
         match (result, outcome) {
             (Ok(()), Some(outcome)) => outcome,
             (Err(TxAbort::Caller), Some(outcome)) => outcome,
+            // The closure succeeded, so the failure was the commit's: lost with the connection,
+            // it may or may not have happened.
+            (Err(TxAbort::Database(error)), Some(Ok(_))) => {
+                Err(E::from(match StoreError::from(error) {
+                    StoreError::Unavailable(cause) => StoreError::OutcomeUnknown(cause),
+                    other => other,
+                }))
+            }
             (Err(TxAbort::Database(error)), _) => Err(E::from(StoreError::from(error))),
             (_, None) => Err(E::from(StoreError::Database(
                 "transaction did not run".into(),
@@ -184,35 +204,17 @@ impl Store {
         }
     }
 
-    /// Signals a committed change to other processes: PostgreSQL `NOTIFY tollgate_changes`,
-    /// SQLite a bump of the change sequence. Runs inside the change's transaction, so it is
-    /// delivered at commit and never for a rolled-back change.
+    /// Signals a committed change to every instance: a row in the change log and, on
+    /// PostgreSQL, `NOTIFY tollgate_changes`. Runs inside the change's transaction, so it is
+    /// seen at commit and never for a rolled-back change.
     pub(crate) fn signal_change(conn: &mut AnyConnection, what: &str) -> QueryResult<()> {
-        match conn.backend() {
-            Backend::Postgres => {
-                diesel::sql_query("SELECT pg_notify('tollgate_changes', $1)")
-                    .bind::<diesel::sql_types::Text, _>(what)
-                    .execute(conn)?;
-            }
-            Backend::Sqlite => {
-                use crate::schema::change_sequence::dsl::*;
-                diesel::update(change_sequence.filter(id.eq(1)))
-                    .set(value.eq(value + 1))
-                    .execute(conn)?;
-            }
+        change_log::append(conn, what)?;
+        if conn.backend() == Backend::Postgres {
+            diesel::sql_query("SELECT pg_notify('tollgate_changes', $1)")
+                .bind::<diesel::sql_types::Text, _>(what)
+                .execute(conn)?;
         }
         Ok(())
-    }
-
-    /// The change sequence (SQLite; on PostgreSQL changes travel by NOTIFY and this stays 0).
-    pub fn change_sequence(&self) -> Result<i64, StoreError> {
-        use crate::schema::change_sequence::dsl::*;
-        let mut conn = self.conn()?;
-        change_sequence
-            .filter(id.eq(1))
-            .select(value)
-            .first(&mut conn)
-            .map_err(StoreError::from)
     }
 }
 

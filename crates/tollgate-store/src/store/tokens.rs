@@ -450,7 +450,7 @@ impl Store {
     pub fn token_view(&self, id: TokenId) -> Result<Option<TokenView>, StoreError> {
         self.lookups
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut conn = self.conn()?;
+        let mut conn = self.request_conn()?;
         let Some(row) = load_token_row(&mut conn, id)? else {
             return Ok(None);
         };

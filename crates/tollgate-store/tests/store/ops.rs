@@ -585,6 +585,7 @@ fn an_unreachable_database_is_unavailable() -> TestResult {
         PoolOptions {
             max_size: 2,
             connection_timeout: std::time::Duration::from_millis(300),
+            ..PoolOptions::default()
         },
     );
     assert!(
