@@ -60,6 +60,7 @@ mod bad_input;
 mod common;
 mod gate;
 mod lifecycle;
+mod neutralise;
 mod openapi;
 mod statuses;
 mod tracing;
