@@ -26,7 +26,7 @@ pub mod token;
 pub mod values;
 
 pub use account::{Account, AccountStatus, AccountType, User};
-pub use authz::{Grant, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
+pub use authz::{Grant, PathError, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
 pub use id::{AccountId, AuditId, Id, IdParseError, ModuleId, TokenId, UserId};
 pub use module::{Catalog, Module, ModuleSet, WellKnown};
 pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibility};

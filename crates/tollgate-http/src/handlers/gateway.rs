@@ -100,7 +100,7 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     };
     let catalog = state.gate.catalog();
     let decision = uri
-        .and_then(RequestPath::parse)
+        .and_then(|uri| RequestPath::parse(uri).ok())
         .ok_or(RefusalReason::BadPath)
         .and_then(|path| authz::authorize_path(&entry.view, &path, &catalog).map(|_| ()));
     if let Err(reason) = decision {
@@ -185,7 +185,7 @@ async fn introspect(
     let catalog = state.gate.catalog();
     let allowed = body.path.as_deref().map(|path| {
         RequestPath::parse(path)
-            .is_some_and(|path| authz::authorize_path(&entry.view, &path, &catalog).is_ok())
+            .is_ok_and(|path| authz::authorize_path(&entry.view, &path, &catalog).is_ok())
     });
     json(
         StatusCode::OK,

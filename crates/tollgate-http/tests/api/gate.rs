@@ -924,8 +924,68 @@ fn forward_auth_answers_only_200_401_403() -> TestResult {
         path(
             "encoded dot segments in",
             b"/public/v1/helpdesk/%2E%2E/billing",
-            200,
+            403,
         );
+        path(
+            "a half-encoded dot segment",
+            b"/public/v1/helpdesk/.%2e/billing",
+            403,
+        );
+        path("an encoded single dot", b"/public/v1/%2e/billing", 403);
+        path(
+            "a path parameter dot segment (Tomcat reads ..; as ..)",
+            b"/public/v1/billing/..;/helpdesk/x",
+            403,
+        );
+        path(
+            "an encoded dot segment with a parameter",
+            b"/public/v1/billing/%2e%2e;/helpdesk/x",
+            403,
+        );
+        path(
+            "a session id parameter",
+            b"/public/v1/billing;jsessionid=x/invoices",
+            403,
+        );
+        path(
+            "a session id parameter at the end",
+            b"/public/v1/billing/invoices;jsessionid=x",
+            403,
+        );
+        path(
+            "an encoded semicolon",
+            b"/public/v1/billing/..%3b/helpdesk/x",
+            403,
+        );
+        path(
+            "a repeated slash before ..",
+            b"/public/v1/helpdesk//../billing/x",
+            403,
+        );
+        path("a trailing dot", b"/public/v1/billing./x", 403);
+        path("three dots", b"/public/v1/billing/.../helpdesk", 403);
+        path("a trailing space", b"/public/v1/billing/x%20", 403);
+        path(
+            "an overlong dot (%c0%ae)",
+            b"/public/v1/helpdesk/%c0%ae%c0%ae/billing",
+            403,
+        );
+        path(
+            "an overlong slash (%c0%af)",
+            b"/public/v1/billing%c0%afx",
+            403,
+        );
+        path(
+            "a double-encoded dot segment",
+            b"/public/v1/billing/%252e%252e/helpdesk",
+            403,
+        );
+        path(
+            "fullwidth dots",
+            b"/public/v1/billing/%ef%bc%8e%ef%bc%8e/helpdesk",
+            403,
+        );
+        path("an encoded C1 control", b"/public/v1/billing/x%c2%85", 403);
         path(
             "encoded dot segments above",
             b"/public/v1/%2e%2e/%2e%2e/billing",
