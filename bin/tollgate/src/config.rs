@@ -11,12 +11,14 @@
 //! | `TOLLGATE_SECRET_KEY` | generated into the data folder (mode 0600), SQLite only | base64 of at least 32 random bytes; required with PostgreSQL |
 //! | `TOLLGATE_REVEAL` | `audited` | `audited` or `never` |
 //! | `TOLLGATE_TRUSTED_PROXIES` | none | comma-separated addresses or CIDR ranges of TLS-terminating proxies |
+//! | `TOLLGATE_FORWARDED_HEADER` | `x-forwarded-for` | the header trusted proxies name the client in: `x-forwarded-for` or `forwarded` (RFC 7239) |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use ipnet::IpNet;
+use tollgate_domain::ForwardedHeader;
 use tollgate_http::RevealPolicy;
 use tollgate_store::DatabaseUrl;
 
@@ -47,6 +49,7 @@ pub struct Config {
     pub secret_key: Option<String>,
     pub reveal: RevealPolicy,
     pub trusted_proxies: Vec<IpNet>,
+    pub forwarded_header: ForwardedHeader,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -152,6 +155,15 @@ impl Config {
                 )),
             }
         }
+        let forwarded_header = match var("TOLLGATE_FORWARDED_HEADER") {
+            None => ForwardedHeader::default(),
+            Some(text) => ForwardedHeader::parse(&text).unwrap_or_else(|| {
+                problems.push(format!(
+                    "TOLLGATE_FORWARDED_HEADER: {text:?} must be x-forwarded-for or forwarded (the header your proxies put the client's address in)"
+                ));
+                ForwardedHeader::default()
+            }),
+        };
         match (listen, problems.is_empty()) {
             (Some(listen), true) => Ok(Self {
                 database_url,
@@ -163,6 +175,7 @@ impl Config {
                 secret_key,
                 reveal,
                 trusted_proxies,
+                forwarded_header,
             }),
             _ => Err(format!(
                 "the configuration needs fixing:\n  - {}",

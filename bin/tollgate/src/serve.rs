@@ -111,6 +111,7 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
     let settings = Settings {
         reveal: config.reveal,
         trusted_proxies: config.trusted_proxies.clone(),
+        forwarded_header: config.forwarded_header,
     };
     let state =
         AppState::new(store, keys, settings).context("starting the request-authorization gate")?;

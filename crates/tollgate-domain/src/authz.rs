@@ -61,6 +61,8 @@ pub enum RefusalReason {
     InsecureTransport,
     /// No `Authorization` header.
     MissingCredential,
+    /// `Authorization` sent more than once: which one counts depends on who reads it.
+    DuplicateCredential,
     /// Not a well-formed value (or not the Bearer scheme).
     Malformed(MalformedToken),
     /// No token has this id.
@@ -81,9 +83,11 @@ impl RefusalReason {
     /// 401 or 403.
     pub fn kind(self) -> RefusalKind {
         match self {
-            Self::MissingCredential | Self::Malformed(_) | Self::UnknownToken | Self::Failed(_) => {
-                RefusalKind::Unauthenticated
-            }
+            Self::MissingCredential
+            | Self::DuplicateCredential
+            | Self::Malformed(_)
+            | Self::UnknownToken
+            | Self::Failed(_) => RefusalKind::Unauthenticated,
             Self::InsecureTransport
             | Self::BadPath
             | Self::PathNotGranted
@@ -97,6 +101,7 @@ impl RefusalReason {
         match self {
             Self::InsecureTransport => "insecure-transport",
             Self::MissingCredential => "missing-credential",
+            Self::DuplicateCredential => "duplicate-credential",
             Self::Malformed(MalformedToken::Checksum) => "bad-checksum",
             Self::Malformed(_) => "malformed",
             Self::UnknownToken => "unknown-token",
@@ -106,6 +111,19 @@ impl RefusalReason {
             Self::ModuleNotInScope => "module-not-in-scope",
             Self::AccountTypeNotAllowed => "account-type-not-allowed",
         }
+    }
+}
+
+/// The credential of a request, from the raw lines of its `Authorization` header: none, or
+/// exactly one that is text. Two lines are refused (401) wherever a credential is read: a
+/// proxy and the upstream could each take a different one.
+pub fn credential_header<'h>(lines: &[&'h [u8]]) -> Result<Option<&'h str>, RefusalReason> {
+    match lines {
+        [] => Ok(None),
+        [line] => std::str::from_utf8(line)
+            .map(Some)
+            .map_err(|_| RefusalReason::Malformed(MalformedToken::Prefix)),
+        _ => Err(RefusalReason::DuplicateCredential),
     }
 }
 
@@ -741,5 +759,28 @@ mod tests {
             RefusalKind::Forbidden
         );
         assert_eq!(RefusalReason::BadPath.kind(), RefusalKind::Forbidden);
+        assert_eq!(
+            RefusalReason::DuplicateCredential.kind(),
+            RefusalKind::Unauthenticated
+        );
+    }
+
+    #[test]
+    fn one_authorization_header_at_most() {
+        let value: &[u8] = b"Bearer idt:x";
+        assert_eq!(credential_header(&[]), Ok(None));
+        assert_eq!(credential_header(&[value]), Ok(Some("Bearer idt:x")));
+        assert_eq!(
+            credential_header(&[value, value]),
+            Err(RefusalReason::DuplicateCredential)
+        );
+        assert_eq!(
+            credential_header(&[value, b""]),
+            Err(RefusalReason::DuplicateCredential)
+        );
+        assert_eq!(
+            credential_header(&[b"Bearer \xff"]),
+            Err(RefusalReason::Malformed(MalformedToken::Prefix))
+        );
     }
 }

@@ -9,13 +9,16 @@
 //! - [`token`]: the token aggregate and its state machine, producing audit events.
 //! - [`secret`]: token values (generation, checksum, parsing), the purpose keys, hashing,
 //!   sealing, constant-time comparison.
-//! - [`authz`]: the request authorization decision (the hot path).
+//! - [`authz`]: the request authorization decision (the hot path), path normalisation.
+//! - [`forwarded`]: the client's address behind trusted proxies (`X-Forwarded-For`,
+//!   `Forwarded`).
 //! - [`permission`]: the management permission decision.
 //! - [`query`]: the typed filter/sort/page model for lists.
 //! - [`ticket`]: sign-in tickets and session cookies (signed, expiring), CSRF tokens.
 
 pub mod account;
 pub mod authz;
+pub mod forwarded;
 pub mod id;
 pub mod module;
 pub mod permission;
@@ -27,6 +30,7 @@ pub mod values;
 
 pub use account::{Account, AccountStatus, AccountType, User};
 pub use authz::{Grant, PathError, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
+pub use forwarded::{ForwardedHeader, client_address};
 pub use id::{AccountId, AuditId, Id, IdParseError, ModuleId, TokenId, UserId};
 pub use module::{Catalog, Module, ModuleSet, WellKnown};
 pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibility};

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use tollgate_domain::Keys;
+use tollgate_domain::{ForwardedHeader, Keys};
 use tollgate_store::Store;
 
 use crate::gate::{Gate, GateOptions};
@@ -35,16 +35,20 @@ impl RevealPolicy {
 pub struct Settings {
     /// `TOLLGATE_REVEAL`.
     pub reveal: RevealPolicy,
-    /// `TOLLGATE_TRUSTED_PROXIES`: TLS-terminating proxies allowed to use the plain listener.
+    /// `TOLLGATE_TRUSTED_PROXIES`: TLS-terminating proxies allowed to use the plain listener,
+    /// and whose forwarded header names the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// `TOLLGATE_FORWARDED_HEADER`: the one header trusted proxies name the client in.
+    pub forwarded_header: ForwardedHeader,
 }
 
 impl Settings {
-    /// True when `address` is a trusted proxy.
+    /// True when `address` is a trusted proxy (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn is_trusted_proxy(&self, address: IpAddr) -> bool {
+        let canonical = address.to_canonical();
         self.trusted_proxies
             .iter()
-            .any(|net| net.contains(&address))
+            .any(|net| net.contains(&canonical) || net.contains(&address))
     }
 }
 
@@ -53,6 +57,7 @@ impl Default for Settings {
         Self {
             reveal: RevealPolicy::Audited,
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tollgate_domain::authz::{self, RefusalKind, RefusalReason, RequestPath};
 
 use super::json;
-use crate::auth::Caller;
+use crate::auth::{Caller, authorization_header};
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::gate::GateError;
@@ -23,12 +23,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(introspect))
                 .default_service(web::to(method_not_allowed)),
         );
-}
-
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
 }
 
 /// A header set by the proxy: `None` when absent; `Some(None)` when it cannot be relied on
@@ -71,12 +65,16 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if !proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https")) {
         return refusal(RefusalReason::InsecureTransport, &meta);
     }
-    let authorization = header(&req, header::AUTHORIZATION.as_str());
-    let entry = match state
-        .gate
-        .authenticate(authorization, || meta.request_info())
-        .await
-    {
+    let decision = match authorization_header(req.headers()) {
+        Ok(authorization) => {
+            state
+                .gate
+                .authenticate(authorization, || meta.request_info())
+                .await
+        }
+        Err(reason) => Err(GateError::Refused(reason)),
+    };
+    let entry = match decision {
         Ok(entry) => entry,
         Err(GateError::Refused(reason)) => {
             state

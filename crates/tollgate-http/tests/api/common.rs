@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use tollgate_audit::{AccountRef, RequestInfo};
 use tollgate_domain::query::{ListQuery, Page};
 use tollgate_domain::{
-    Account, AccountType, DisplayName, Keys, ModuleId, ModuleSet, NewToken, Principal, ServerKey,
-    TokenDescription, TokenId, TokenName, TokenValue, User, Visibility,
+    Account, AccountType, DisplayName, ForwardedHeader, Keys, ModuleId, ModuleSet, NewToken,
+    Principal, ServerKey, TokenDescription, TokenId, TokenName, TokenValue, User, Visibility,
 };
 use tollgate_http::{AppState, Listeners, RevealPolicy, Settings};
 use tollgate_store::testing::TestDatabase;
@@ -118,6 +118,8 @@ pub struct Options {
     pub trusted_proxies: Vec<IpNet>,
     /// `TOLLGATE_REVEAL`.
     pub reveal: RevealPolicy,
+    /// `TOLLGATE_FORWARDED_HEADER`.
+    pub forwarded_header: ForwardedHeader,
     /// How long the pool waits for a connection before the database counts as unavailable.
     pub connection_timeout: Duration,
 }
@@ -128,6 +130,7 @@ impl Default for Options {
             plain: false,
             trusted_proxies: Vec::new(),
             reveal: RevealPolicy::Audited,
+            forwarded_header: ForwardedHeader::XForwardedFor,
             connection_timeout: Duration::from_secs(5),
         }
     }
@@ -372,6 +375,7 @@ impl Server {
             Settings {
                 reveal: options.reveal,
                 trusted_proxies: options.trusted_proxies.clone(),
+                forwarded_header: options.forwarded_header,
             },
         )?;
         let gate = Arc::clone(&state.gate);

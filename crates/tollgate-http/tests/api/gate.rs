@@ -1406,6 +1406,14 @@ fn require_module_middleware() -> TestResult {
                     .to_owned();
                 ensure!(challenge.starts_with("Bearer"), "{what}: {challenge:?}");
             }
+            // Two Authorization headers, both valid: refused like a wrong one.
+            let bearer = format!("Bearer {}", billing.value);
+            let twice = test::TestRequest::get()
+                .uri("/public/v1/billing/invoices")
+                .append_header(("authorization", bearer.as_str()))
+                .append_header(("authorization", bearer.as_str()));
+            let response = test::call_service(&app, twice.to_request()).await;
+            ensure_eq!(response.status().as_u16(), 401, "two Authorization headers");
             ensure_eq!(
                 calls.load(Ordering::SeqCst),
                 1,
