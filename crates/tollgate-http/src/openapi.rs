@@ -232,6 +232,47 @@ fn authorize() -> Value {
     .build()
 }
 
+/// `/v1/authorize/{path}`: one operation per method, all the same decision.
+fn authorize_path(method: &str) -> Value {
+    let id = format!("authorizePath{method}");
+    Op {
+        id: &id,
+        tag: "Gateway",
+        summary: "Forward-auth decision, the path in the request line",
+        description: concat!(
+            "The shape Envoy's HTTP ext_authz sends with `path_prefix: /v1/authorize`: any method, ",
+            "and the request line's method and raw path (after `/v1/authorize`, query included) are ",
+            "the forwarded ones; `X-Forwarded-Uri` and `X-Original-URI` are not read. The body is ",
+            "never read (no 413 or 415 whatever it holds). Reads `Authorization` and ",
+            "`X-Forwarded-Proto`; the path is normalised and refused or matched exactly as for ",
+            "`/v1/authorize`. Answers only 200, 401 or 403."
+        ),
+        parameters: vec![json!({
+            "name": "path",
+            "in": "path",
+            "required": true,
+            "description": "The original request path, slashes included, e.g. `public/v1/commerce/orders`.",
+            "schema": {"type": "string"}
+        })],
+        body: None,
+        responses: vec![
+            ("200", json!({
+                "description": "Allowed.",
+                "headers": {
+                    "X-Tollgate-Token-Id": {"schema": {"type": "string"}},
+                    "X-Tollgate-Account-Id": {"schema": {"type": "string"}},
+                    "X-Tollgate-Account-Type": {"schema": {"type": "string"}},
+                    "X-Tollgate-Modules": {"schema": {"type": "string"}, "description": "Comma-separated module codes."}
+                }
+            })),
+            ("401", response("Unauthorized")),
+            ("403", response("Forbidden")),
+        ],
+        public: false,
+    }
+    .build()
+}
+
 fn introspect() -> Value {
     Op {
         id: "introspect",
@@ -1615,6 +1656,16 @@ fn paths() -> Value {
             object([("get", openapi_document())]),
         ),
         ("/v1/authorize", object([("get", authorize())])),
+        (
+            "/v1/authorize/{path}",
+            object([
+                ("get", authorize_path("Get")),
+                ("post", authorize_path("Post")),
+                ("put", authorize_path("Put")),
+                ("patch", authorize_path("Patch")),
+                ("delete", authorize_path("Delete")),
+            ]),
+        ),
         ("/v1/introspect", object([("post", introspect())])),
     ])
 }
@@ -1651,6 +1702,10 @@ mod tests {
         ("/metrics", &["get"]),
         ("/public/v1/openapi.json", &["get"]),
         ("/v1/authorize", &["get"]),
+        (
+            "/v1/authorize/{path}",
+            &["delete", "get", "patch", "post", "put"],
+        ),
         ("/v1/introspect", &["post"]),
     ];
 

@@ -1,5 +1,7 @@
 //! Request authorization for the rest of the platform: `GET /v1/authorize` (forward-auth for
-//! nginx `auth_request`, Envoy ext_authz, Traefik ForwardAuth) and `POST /v1/introspect`.
+//! nginx `auth_request`, Envoy ext_authz, Traefik ForwardAuth, Caddy `forward_auth`), its path
+//! form `/v1/authorize/<original path>` (Envoy's HTTP ext_authz with `path_prefix`), and
+//! `POST /v1/introspect`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -17,13 +19,17 @@ use crate::state::AppState;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/authorize").route(web::route().to(authorize)))
+    cfg.service(web::resource(AUTHORIZE).route(web::route().to(authorize)))
+        .service(web::resource("/v1/authorize/{path:.*}").route(web::route().to(authorize_path)))
         .service(
             web::resource("/v1/introspect")
                 .route(web::post().to(introspect))
                 .default_service(web::to(method_not_allowed)),
         );
 }
+
+/// The forward-auth endpoint, and the prefix of its path form.
+const AUTHORIZE: &str = "/v1/authorize";
 
 /// A header set by the proxy: `None` when absent; `Some(None)` when it cannot be relied on
 /// (sent more than once, so a client's copy may be among them, or not visible ASCII).
@@ -55,13 +61,39 @@ fn refusal(reason: RefusalReason, meta: &RequestMeta) -> HttpResponse {
     error.to_response(&meta.trace_id)
 }
 
-/// `GET /v1/authorize`: reads `Authorization`, `X-Forwarded-Method`, `X-Forwarded-Uri` (or
-/// `X-Original-URI`) and `X-Forwarded-Proto`; answers only 200, 401 or 403.
+/// `/v1/authorize` (any method): reads `Authorization`, `X-Forwarded-Method`,
+/// `X-Forwarded-Uri` (or `X-Original-URI`) and `X-Forwarded-Proto`; answers only 200, 401 or
+/// 403.
 async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let meta = RequestMeta::of(&req);
-    let proto = forwarded(&req, "x-forwarded-proto")
-        .flatten()
-        .map(str::trim);
+    // X-Original-URI only when X-Forwarded-Uri is absent: an unusable X-Forwarded-Uri is
+    // refused, never replaced by another header (which a client may have sent).
+    let uri = match forwarded(&req, "x-forwarded-uri") {
+        Some(uri) => uri,
+        None => forwarded(&req, "x-original-uri").flatten(),
+    };
+    decide(&req, &state, uri).await
+}
+
+/// `/v1/authorize/<original path>` (any method), the shape Envoy's HTTP ext_authz sends with
+/// `path_prefix: /v1/authorize`: the request line's method and raw path (after the prefix,
+/// query included) are the forwarded ones, and `X-Forwarded-Uri` is not read. The body is
+/// never read, so no body is too large or of the wrong type. Answers only 200, 401 or 403.
+async fn authorize_path(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // The raw request target, not the router's view of it: the path is normalised (and
+    // hostile paths refused) by the same code as X-Forwarded-Uri. A target that reached this
+    // route without the literal prefix (an encoded letter in it) names no path and is refused.
+    let path = req
+        .uri()
+        .path_and_query()
+        .and_then(|target| target.as_str().strip_prefix(AUTHORIZE))
+        .filter(|rest| rest.starts_with('/'));
+    decide(&req, &state, path).await
+}
+
+/// The decision of both forms, for the forwarded path `uri` (`None`: missing or unusable).
+async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpResponse {
+    let meta = RequestMeta::of(req);
+    let proto = forwarded(req, "x-forwarded-proto").flatten().map(str::trim);
     if !proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https")) {
         return refusal(RefusalReason::InsecureTransport, &meta);
     }
@@ -89,12 +121,6 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
                 .count("tollgate_authorize_refusals_total", "unavailable");
             return refusal(RefusalReason::UnknownToken, &meta);
         }
-    };
-    // X-Original-URI only when X-Forwarded-Uri is absent: an unusable X-Forwarded-Uri is
-    // refused, never replaced by another header (which a client may have sent).
-    let uri = match forwarded(&req, "x-forwarded-uri") {
-        Some(uri) => uri,
-        None => forwarded(&req, "x-original-uri").flatten(),
     };
     let catalog = state.gate.catalog();
     let decision = uri

@@ -237,6 +237,11 @@ fn two_authorization_headers_are_refused() -> TestResult {
                     .header("x-forwarded-proto", "https")
                     .header("x-forwarded-uri", "/public/v1/billing/x"),
             ),
+            (
+                "forward auth with the path",
+                s.request(Method::GET, "/v1/authorize/public/v1/billing/x", None)
+                    .header("x-forwarded-proto", "https"),
+            ),
         ] {
             let reply = s.send(twice(builder))?;
             reply

@@ -59,6 +59,7 @@ mod authz;
 mod bad_input;
 mod client_address;
 mod common;
+mod envoy;
 mod gate;
 mod lifecycle;
 mod neutralise;
