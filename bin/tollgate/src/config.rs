@@ -11,16 +11,21 @@
 //! | `TOLLGATE_SECRET_KEY` | generated into the data folder (mode 0600), SQLite only | base64 of at least 32 random bytes; required with PostgreSQL |
 //! | `TOLLGATE_REVEAL` | `audited` | `audited` or `never` |
 //! | `TOLLGATE_TRUSTED_PROXIES` | none | comma-separated addresses or CIDR ranges of TLS-terminating proxies |
+//! | `TOLLGATE_BODY_TIMEOUT` | `10` | seconds a client may take to send a request body (then 408) |
 //! | `TOLLGATE_FORWARDED_HEADER` | `x-forwarded-for` | the header trusted proxies name the client in: `x-forwarded-for` or `forwarded` (RFC 7239) |
 //! | `RUST_LOG` | `info` | log filter |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use tollgate_domain::ForwardedHeader;
 use tollgate_http::RevealPolicy;
 use tollgate_store::DatabaseUrl;
+
+/// The longest body timeout: beyond it a slow client holds a worker for too long.
+const MAX_BODY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Where the TLS certificate comes from.
 #[derive(Debug, Clone)]
@@ -50,6 +55,7 @@ pub struct Config {
     pub reveal: RevealPolicy,
     pub trusted_proxies: Vec<IpNet>,
     pub forwarded_header: ForwardedHeader,
+    pub body_timeout: Duration,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -164,6 +170,23 @@ impl Config {
                 ForwardedHeader::default()
             }),
         };
+        let body_timeout = match var("TOLLGATE_BODY_TIMEOUT") {
+            None => tollgate_http::body::DEFAULT_BODY_TIMEOUT,
+            Some(text) => match text.parse::<f64>().ok().and_then(|seconds| {
+                Duration::try_from_secs_f64(seconds)
+                    .ok()
+                    .filter(|timeout| !timeout.is_zero() && *timeout <= MAX_BODY_TIMEOUT)
+            }) {
+                Some(timeout) => timeout,
+                None => {
+                    problems.push(format!(
+                        "TOLLGATE_BODY_TIMEOUT: {text:?} must be a number of seconds above 0 and at most {}, such as 10 or 2.5",
+                        MAX_BODY_TIMEOUT.as_secs()
+                    ));
+                    tollgate_http::body::DEFAULT_BODY_TIMEOUT
+                }
+            },
+        };
         match (listen, problems.is_empty()) {
             (Some(listen), true) => Ok(Self {
                 database_url,
@@ -176,6 +199,7 @@ impl Config {
                 reveal,
                 trusted_proxies,
                 forwarded_header,
+                body_timeout,
             }),
             _ => Err(format!(
                 "the configuration needs fixing:\n  - {}",

@@ -112,6 +112,7 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
         reveal: config.reveal,
         trusted_proxies: config.trusted_proxies.clone(),
         forwarded_header: config.forwarded_header,
+        body_timeout: config.body_timeout,
     };
     let state =
         AppState::new(store, keys, settings).context("starting the request-authorization gate")?;

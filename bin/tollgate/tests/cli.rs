@@ -216,6 +216,7 @@ fn bad_input_and_configuration_say_what_to_fix() -> TestResult {
         .env("TOLLGATE_LISTEN", "not an address")
         .env("TOLLGATE_REVEAL", "sometimes")
         .env("TOLLGATE_FORWARDED_HEADER", "x-real-ip")
+        .env("TOLLGATE_BODY_TIMEOUT", "forever")
         .output()?;
     let stderr = String::from_utf8(output.stderr)?;
     assert!(!output.status.success());
@@ -224,6 +225,7 @@ fn bad_input_and_configuration_say_what_to_fix() -> TestResult {
         "TOLLGATE_LISTEN",
         "TOLLGATE_REVEAL",
         "TOLLGATE_FORWARDED_HEADER",
+        "TOLLGATE_BODY_TIMEOUT",
     ] {
         assert!(
             stderr.contains(expected),

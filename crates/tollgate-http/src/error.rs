@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 405.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 408: the client did not send its body within the server's body timeout.
+    #[error("the request body did not arrive within {0} ms")]
+    RequestTimeout(u128),
     /// 409: a state or revision conflict.
     #[error("{0}")]
     Conflict(String),
@@ -67,6 +70,7 @@ impl ApiError {
             Self::HttpsRequired => "https-required",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
+            Self::RequestTimeout(_) => "request-timeout",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -85,6 +89,7 @@ impl ApiError {
             Self::HttpsRequired => "HTTPS required",
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
+            Self::RequestTimeout(_) => "Request timeout",
             Self::Conflict(_) => "Conflict",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -163,6 +168,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) | Self::HttpsRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

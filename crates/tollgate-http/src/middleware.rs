@@ -173,7 +173,7 @@ pub async fn trace(
         let route = response
             .request()
             .match_pattern()
-            .unwrap_or_else(|| "(unmatched)".to_owned());
+            .unwrap_or_else(|| crate::metrics::UNMATCHED.to_owned());
         state.metrics.observe(
             &route,
             &method,

@@ -283,7 +283,7 @@ fn introspect() -> Value {
         body: Some(json_body("IntrospectRequest", true, "The token to introspect.")),
         responses: with(
             vec![("200", ok("The introspection.", "Introspection"))],
-            errors(&["400", "401", "413", "415", "429", "503"]),
+            errors(&["400", "401", "408", "413", "415", "429", "503"]),
         ),
         public: false,
     }
@@ -1029,6 +1029,13 @@ fn responses() -> Value {
             problem("Not found, or not visible to the caller."),
         ),
         (
+            "RequestTimeout",
+            problem(concat!(
+                "Request timeout: the body did not arrive within the server's body timeout ",
+                "(`TOLLGATE_BODY_TIMEOUT`, 10 s by default)."
+            )),
+        ),
+        (
             "MethodNotAllowed",
             problem("Method not allowed: the path exists but does not support this method."),
         ),
@@ -1114,6 +1121,7 @@ fn errors<'a>(codes: &[&'a str]) -> Vec<(&'a str, Value)> {
                 "403" => "Forbidden",
                 "404" => "NotFound",
                 "405" => "MethodNotAllowed",
+                "408" => "RequestTimeout",
                 "409" => "Conflict",
                 "413" => "PayloadTooLarge",
                 "415" => "UnsupportedMediaType",
@@ -1230,7 +1238,7 @@ fn create_token() -> Value {
         body: Some(json_body("CreateToken", true, "The new token.")),
         responses: with(
             vec![("201", created)],
-            errors(&["400", "401", "403", "413", "415", "429", "503"]),
+            errors(&["400", "401", "403", "408", "413", "415", "429", "503"]),
         ),
         public: false,
     }
@@ -1297,7 +1305,7 @@ fn update_token() -> Value {
                 vec![("200", ok("The token as it is now.", "Token"))],
                 errors(&["400", "401", "403", "404"]),
             ),
-            with(vec![("409", conflict)], errors(&["413", "415", "429", "503"])),
+            with(vec![("409", conflict)], errors(&["408", "413", "415", "429", "503"])),
         ),
         public: false,
     }
@@ -1363,7 +1371,7 @@ fn switch_token(enable: bool) -> Value {
             ),
             with(
                 vec![("409", problem(conflict))],
-                errors(&["413", "415", "429", "503"]),
+                errors(&["408", "413", "415", "429", "503"]),
             ),
         ),
         public: false,

@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use tollgate_domain::{ForwardedHeader, Keys};
@@ -40,6 +41,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// `TOLLGATE_FORWARDED_HEADER`: the one header trusted proxies name the client in.
     pub forwarded_header: ForwardedHeader,
+    /// `TOLLGATE_BODY_TIMEOUT`: how long a client may take to send a request body (408 after).
+    pub body_timeout: Duration,
 }
 
 impl Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             reveal: RevealPolicy::Audited,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::XForwardedFor,
+            body_timeout: crate::body::DEFAULT_BODY_TIMEOUT,
         }
     }
 }

@@ -120,6 +120,8 @@ pub struct Options {
     pub reveal: RevealPolicy,
     /// `TOLLGATE_FORWARDED_HEADER`.
     pub forwarded_header: ForwardedHeader,
+    /// `TOLLGATE_BODY_TIMEOUT` (short, so a slow body is seen in a test).
+    pub body_timeout: Duration,
     /// How long the pool waits for a connection before the database counts as unavailable.
     pub connection_timeout: Duration,
 }
@@ -131,6 +133,7 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             reveal: RevealPolicy::Audited,
             forwarded_header: ForwardedHeader::XForwardedFor,
+            body_timeout: Duration::from_secs(2),
             connection_timeout: Duration::from_secs(5),
         }
     }
@@ -376,6 +379,7 @@ impl Server {
                 reveal: options.reveal,
                 trusted_proxies: options.trusted_proxies.clone(),
                 forwarded_header: options.forwarded_header,
+                body_timeout: options.body_timeout,
             },
         )?;
         let gate = Arc::clone(&state.gate);

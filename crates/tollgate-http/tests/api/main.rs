@@ -57,6 +57,7 @@ macro_rules! ensure_eq {
 
 mod authz;
 mod bad_input;
+mod bounds;
 mod client_address;
 mod common;
 mod envoy;
