@@ -15,6 +15,8 @@
 //! | `TOLLGATE_HEARTBEAT_INTERVAL` | `500ms` | how often the change feed's heartbeat is sent and the change log polled (at most 500 ms) |
 //! | `TOLLGATE_HEARTBEAT_DEADLINE` | `2s` | how long a heartbeat may take to come back before the listening connection is replaced (at most 2 s) |
 //! | `TOLLGATE_WRITE_TIMEOUT` | `1s` | how long a change may take before it answers 503 "outcome unknown" |
+//! | `TOLLGATE_BODY_TIMEOUT` | `10` | seconds a client may take to send a request body (then 408) |
+//! | `TOLLGATE_FORWARDED_HEADER` | `x-forwarded-for` | the header trusted proxies name the client in: `x-forwarded-for` or `forwarded` (RFC 7239) |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Durations are `250ms`, `2s`, or a number of seconds.
@@ -24,8 +26,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use tollgate_domain::ForwardedHeader;
 use tollgate_http::RevealPolicy;
 use tollgate_store::DatabaseUrl;
+
+/// The longest body timeout: beyond it a slow client holds a worker for too long.
+const MAX_BODY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Where the TLS certificate comes from.
 #[derive(Debug, Clone)]
@@ -55,6 +61,8 @@ pub struct Config {
     pub reveal: RevealPolicy,
     pub trusted_proxies: Vec<IpNet>,
     pub timings: Timings,
+    pub forwarded_header: ForwardedHeader,
+    pub body_timeout: Duration,
 }
 
 /// The fault-handling timings (SPEC §4 "Faults").
@@ -244,6 +252,30 @@ impl Config {
                     .into(),
             );
         }
+        let forwarded_header = match var("TOLLGATE_FORWARDED_HEADER") {
+            None => ForwardedHeader::default(),
+            Some(text) => ForwardedHeader::parse(&text).unwrap_or_else(|| {
+                problems.push(format!(
+                    "TOLLGATE_FORWARDED_HEADER: {text:?} must be x-forwarded-for or forwarded (the header your proxies put the client's address in)"
+                ));
+                ForwardedHeader::default()
+            }),
+        };
+        let body_timeout = match var("TOLLGATE_BODY_TIMEOUT") {
+            None => tollgate_http::body::DEFAULT_BODY_TIMEOUT,
+            Some(text) => match parse_duration(&text)
+                .filter(|timeout| !timeout.is_zero() && *timeout <= MAX_BODY_TIMEOUT)
+            {
+                Some(timeout) => timeout,
+                None => {
+                    problems.push(format!(
+                        "TOLLGATE_BODY_TIMEOUT: {text:?} must be a duration above 0 and at most {} s, such as 10, 2.5s or 500ms",
+                        MAX_BODY_TIMEOUT.as_secs()
+                    ));
+                    tollgate_http::body::DEFAULT_BODY_TIMEOUT
+                }
+            },
+        };
         match (listen, problems.is_empty()) {
             (Some(listen), true) => Ok(Self {
                 database_url,
@@ -256,6 +288,8 @@ impl Config {
                 reveal,
                 trusted_proxies,
                 timings,
+                forwarded_header,
+                body_timeout,
             }),
             _ => Err(format!(
                 "the configuration needs fixing:\n  - {}",

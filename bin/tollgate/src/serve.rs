@@ -113,6 +113,8 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
         reveal: config.reveal,
         trusted_proxies: config.trusted_proxies.clone(),
         write_timeout: config.timings.write_timeout,
+        forwarded_header: config.forwarded_header,
+        body_timeout: config.body_timeout,
     };
     let gate_options = GateOptions {
         feed: FeedOptions {

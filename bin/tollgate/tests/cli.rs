@@ -215,6 +215,8 @@ fn bad_input_and_configuration_say_what_to_fix() -> TestResult {
         )
         .env("TOLLGATE_LISTEN", "not an address")
         .env("TOLLGATE_REVEAL", "sometimes")
+        .env("TOLLGATE_FORWARDED_HEADER", "x-real-ip")
+        .env("TOLLGATE_BODY_TIMEOUT", "forever")
         .output()?;
     let stderr = String::from_utf8(output.stderr)?;
     assert!(!output.status.success());
@@ -222,6 +224,8 @@ fn bad_input_and_configuration_say_what_to_fix() -> TestResult {
         "TOLLGATE_SECRET_KEY is required with PostgreSQL",
         "TOLLGATE_LISTEN",
         "TOLLGATE_REVEAL",
+        "TOLLGATE_FORWARDED_HEADER",
+        "TOLLGATE_BODY_TIMEOUT",
     ] {
         assert!(
             stderr.contains(expected),

@@ -61,6 +61,8 @@ pub enum RefusalReason {
     InsecureTransport,
     /// No `Authorization` header.
     MissingCredential,
+    /// `Authorization` sent more than once: which one counts depends on who reads it.
+    DuplicateCredential,
     /// Not a well-formed value (or not the Bearer scheme).
     Malformed(MalformedToken),
     /// No token has this id.
@@ -87,6 +89,7 @@ impl RefusalReason {
     pub fn kind(self) -> RefusalKind {
         match self {
             Self::MissingCredential
+            | Self::DuplicateCredential
             | Self::Malformed(_)
             | Self::UnknownToken
             | Self::Failed(_)
@@ -105,6 +108,7 @@ impl RefusalReason {
         match self {
             Self::InsecureTransport => "insecure-transport",
             Self::MissingCredential => "missing-credential",
+            Self::DuplicateCredential => "duplicate-credential",
             Self::Malformed(MalformedToken::Checksum) => "bad-checksum",
             Self::Malformed(_) => "malformed",
             Self::UnknownToken => "unknown-token",
@@ -119,6 +123,93 @@ impl RefusalReason {
     }
 }
 
+/// The credential of a request, from the raw lines of its `Authorization` header: none, or
+/// exactly one that is text. Two lines are refused (401) wherever a credential is read: a
+/// proxy and the upstream could each take a different one.
+pub fn credential_header<'h>(lines: &[&'h [u8]]) -> Result<Option<&'h str>, RefusalReason> {
+    match lines {
+        [] => Ok(None),
+        [line] => std::str::from_utf8(line)
+            .map(Some)
+            .map_err(|_| RefusalReason::Malformed(MalformedToken::Prefix)),
+        _ => Err(RefusalReason::DuplicateCredential),
+    }
+}
+
+/// Why a path was refused before any matching: each is a way the service behind the gateway
+/// (or a proxy on the way) could read the path differently from Tollgate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// Not an absolute path (`/…`).
+    #[error("not an absolute path")]
+    NotAbsolute,
+    /// `%` not followed by two hex digits.
+    #[error("an invalid percent escape")]
+    BadEscape,
+    /// An encoded `/` (`%2F`): one server splits there, another does not.
+    #[error("an encoded slash")]
+    EncodedSlash,
+    /// `\`, literal or encoded: a separator on Windows servers and some frameworks.
+    #[error("a backslash")]
+    Backslash,
+    /// `;`, literal or encoded: path parameters (Tomcat, Jetty and Spring read `..;` as `..`
+    /// and drop `;jsessionid=…`).
+    #[error("a path parameter (;)")]
+    PathParameter,
+    /// An encoded `%`, `?` or `#`: a server that decodes twice, or re-parses the decoded path,
+    /// reads another path.
+    #[error("an encoded %, ? or #")]
+    EncodedDelimiter,
+    /// A control character (C0, DEL or C1), literal or encoded.
+    #[error("a control character")]
+    Control,
+    /// Bytes that are not UTF-8, overlong encodings (`%C0%AE`) included.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// Punctuation that Windows best-fit or Unicode compatibility mappings turn into `.`, `/`,
+    /// `\`, `;`, `%`, `?` or `#` (fullwidth `．`, `／`, `＼`, the two-dot leader `‥`, `¥`…).
+    #[error("a look-alike of a path delimiter")]
+    LookAlike,
+    /// `.` or `..` only after decoding (`%2e%2e`, `.%2e`): a server that does not decode
+    /// before resolving dot segments reads a name.
+    #[error("an encoded dot segment")]
+    EncodedDotSegment,
+    /// A segment ending in `.` or a space (`billing.`, `...`): Windows servers drop them.
+    #[error("a segment ending in a dot or a space")]
+    TrailingDot,
+    /// A `.` or `..` segment: nginx and Caddy pass the path on as the client sent it, and a
+    /// service that routes on the raw path (or merges slashes before resolving, or not at all)
+    /// reads another path than the resolved one.
+    #[error("a dot segment (. or ..)")]
+    DotSegment,
+}
+
+/// Characters that a Windows "best-fit" conversion or Unicode compatibility normalisation
+/// (NFKC) turns into a path delimiter.
+const LOOK_ALIKES: [char; 21] = [
+    '\u{2024}', // one dot leader → .
+    '\u{2025}', // two dot leader → ..
+    '\u{2026}', // ellipsis → ...
+    '\u{FE52}', // small full stop → .
+    '\u{FF0E}', // fullwidth full stop → .
+    '\u{FF0F}', // fullwidth solidus → /
+    '\u{2215}', // division slash → /
+    '\u{2044}', // fraction slash → /
+    '\u{FF3C}', // fullwidth reverse solidus → \
+    '\u{FE68}', // small reverse solidus → \
+    '\u{00A5}', // yen sign → \ (Japanese code pages)
+    '\u{20A9}', // won sign → \ (Korean code pages)
+    '\u{FF1B}', // fullwidth semicolon → ;
+    '\u{FE54}', // small semicolon → ;
+    '\u{037E}', // Greek question mark → ;
+    '\u{FF05}', // fullwidth percent → %
+    '\u{FE6A}', // small percent → %
+    '\u{FF1F}', // fullwidth question mark → ?
+    '\u{FE56}', // small question mark → ?
+    '\u{FF03}', // fullwidth number sign → #
+    '\u{FE5F}', // small number sign → #
+];
+
 /// A path split into normalised segments: percent-decoded once, dot segments resolved,
 /// repeated slashes collapsed, query and fragment dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,23 +220,26 @@ pub struct RequestPath<'a> {
 impl<'a> RequestPath<'a> {
     /// Normalises an absolute request path (a URI's path and query).
     ///
-    /// Refuses what could be read two ways by the service behind the gateway: invalid percent
-    /// escapes, an encoded `/` or `\`, control characters, and bytes that are not UTF-8.
-    pub fn parse(raw: &'a str) -> Option<Self> {
+    /// Refuses (see [`PathError`]) what the service behind the gateway could read another
+    /// way, before anything is matched: invalid escapes, an encoded `/`, a `\`, a `;`, an
+    /// encoded `%`, `?` or `#`, control characters, bytes that are not UTF-8, look-alikes of
+    /// delimiters, dot segments (literal, or only after decoding), and segments ending in a
+    /// dot or a space. Repeated slashes are collapsed, as every server does.
+    pub fn parse(raw: &'a str) -> Result<Self, PathError> {
         let path = raw.split(['?', '#']).next().unwrap_or("");
-        let rest = path.strip_prefix('/')?;
+        let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
         let mut segments: Vec<Cow<'a, str>> = Vec::new();
         for raw_segment in rest.split('/') {
             let segment = decode_segment(raw_segment)?;
-            match segment.as_ref() {
-                "" | "." => {}
-                ".." => {
-                    segments.pop();
-                }
+            match (raw_segment, segment.as_ref()) {
+                (_, "") => {}
+                ("." | "..", _) => return Err(PathError::DotSegment),
+                (_, "." | "..") => return Err(PathError::EncodedDotSegment),
+                (_, name) if name.ends_with(['.', ' ']) => return Err(PathError::TrailingDot),
                 _ => segments.push(segment),
             }
         }
-        Some(Self { segments })
+        Ok(Self { segments })
     }
 
     /// Every segment.
@@ -186,20 +280,51 @@ fn hex(digit: u8) -> Option<u8> {
     }
 }
 
-fn decode_segment(raw: &str) -> Option<Cow<'_, str>> {
-    if raw.bytes().any(|b| b.is_ascii_control() || b == b'\\') {
-        return None;
+/// A byte no segment may hold, literal or decoded. (A literal `/`, `?` or `#` never reaches a
+/// segment, and a literal `%` starts an escape, so those are refused only when decoded.)
+fn refused_byte(byte: u8) -> Option<PathError> {
+    match byte {
+        b'/' => Some(PathError::EncodedSlash),
+        b'\\' => Some(PathError::Backslash),
+        b';' => Some(PathError::PathParameter),
+        b'%' | b'?' | b'#' => Some(PathError::EncodedDelimiter),
+        byte if byte.is_ascii_control() => Some(PathError::Control),
+        _ => None,
     }
+}
+
+fn check_text(text: &str) -> Result<(), PathError> {
+    if text.is_ascii() {
+        return Ok(());
+    }
+    for c in text.chars() {
+        if c.is_control() {
+            return Err(PathError::Control);
+        }
+        if LOOK_ALIKES.contains(&c) {
+            return Err(PathError::LookAlike);
+        }
+    }
+    Ok(())
+}
+
+fn decode_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
     if !raw.contains('%') {
-        return Some(Cow::Borrowed(raw));
+        if let Some(error) = raw.bytes().find_map(refused_byte) {
+            return Err(error);
+        }
+        check_text(raw)?;
+        return Ok(Cow::Borrowed(raw));
     }
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
     while at < bytes.len() {
         if bytes[at] == b'%' {
-            let high = hex(*bytes.get(at + 1)?)?;
-            let low = hex(*bytes.get(at + 2)?)?;
+            let digit = |offset: usize| bytes.get(at + offset).copied().and_then(hex);
+            let (Some(high), Some(low)) = (digit(1), digit(2)) else {
+                return Err(PathError::BadEscape);
+            };
             out.push(high << 4 | low);
             at += 3;
         } else {
@@ -207,13 +332,12 @@ fn decode_segment(raw: &str) -> Option<Cow<'_, str>> {
             at += 1;
         }
     }
-    if out
-        .iter()
-        .any(|b| b.is_ascii_control() || *b == b'/' || *b == b'\\')
-    {
-        return None;
+    if let Some(error) = out.iter().copied().find_map(refused_byte) {
+        return Err(error);
     }
-    String::from_utf8(out).ok().map(Cow::Owned)
+    let text = String::from_utf8(out).map_err(|_| PathError::NotUtf8)?;
+    check_text(&text)?;
+    Ok(Cow::Owned(text))
 }
 
 /// An allowed request: the token that authenticated it and the module that granted the path.
@@ -293,7 +417,7 @@ pub fn authorize<'v>(
     let presented = PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
     let token = authenticate(&presented, lookup(presented.id()), key)?;
     let path = path
-        .and_then(RequestPath::parse)
+        .and_then(|path| RequestPath::parse(path).ok())
         .ok_or(RefusalReason::BadPath)?;
     authorize_path(token, &path, catalog)
 }
@@ -307,44 +431,107 @@ mod tests {
     use crate::id::ModuleId;
     use crate::secret::{Keys, ServerKey, TokenValue};
 
-    fn check_path(raw: &str, expect: Option<&str>) {
+    fn check_path(raw: &str, expect: Result<&str, PathError>) {
         let got = RequestPath::parse(raw).map(|p| p.to_path_string());
-        assert_eq!(got.as_deref(), expect, "{raw:?}");
+        assert_eq!(got.as_deref().map_err(|e| *e), expect, "{raw:?}");
     }
 
     #[test]
     fn path_normalisation() {
-        check_path(
-            "/public/v1/commerce/orders",
-            Some("/public/v1/commerce/orders"),
-        );
-        check_path(
+        let ok = |raw: &str, normalised: &str| check_path(raw, Ok(normalised));
+        ok("/public/v1/commerce/orders", "/public/v1/commerce/orders");
+        ok(
             "/public/v1/commerce/orders?limit=10",
-            Some("/public/v1/commerce/orders"),
+            "/public/v1/commerce/orders",
         );
-        check_path("/public//v1///commerce/", Some("/public/v1/commerce"));
-        check_path(
-            "/public/v1/./commerce/../billing",
-            Some("/public/v1/billing"),
-        );
-        check_path("/public/v1/%63ommerce", Some("/public/v1/commerce"));
-        check_path(
-            "/public/v1/commerce/%2e%2e/billing",
-            Some("/public/v1/billing"),
-        );
-        check_path("/../../public/v1/billing", Some("/public/v1/billing"));
-        check_path("/public/v1/caf%C3%A9", Some("/public/v1/café"));
-        check_path("/public/v1/commerce%2F..%2Fbilling", None);
-        check_path("/public/v1/a%5Cb", None);
-        check_path("/public/v1/a\\b", None);
-        check_path("/public/v1/a%00", None);
-        check_path("/public/v1/a%0A", None);
-        check_path("/public/v1/a%zz", None);
-        check_path("/public/v1/a%2", None);
-        check_path("/public/v1/%FF", None);
-        check_path("public/v1/billing", None);
-        check_path("", None);
-        check_path("/", Some("/"));
+        ok("/public/v1/commerce/#x", "/public/v1/commerce");
+        ok("/public//v1///commerce/", "/public/v1/commerce");
+        // Dot segments: the service behind nginx or Caddy gets the path as sent.
+        let refused = |raw: &str| check_path(raw, Err(PathError::DotSegment));
+        refused("/public/v1/./commerce/../billing");
+        refused("/public/v1/billing/..//x");
+        refused("/../../public/v1/billing");
+        refused("/public/v1/billing/../commerce/orders");
+        refused("/public/v1/billing/.");
+        ok("/public/v1/%63ommerce", "/public/v1/commerce");
+        ok("/public/v1/caf%C3%A9", "/public/v1/café");
+        ok("/public/v1/café", "/public/v1/café");
+        ok("/public/v1/v1.2/x", "/public/v1/v1.2/x");
+        ok("/public/v1/a%20b", "/public/v1/a b");
+        ok("/public/v1/.well-known", "/public/v1/.well-known");
+        ok("/public/v1/a=b,c+d@e", "/public/v1/a=b,c+d@e");
+        ok("/", "/");
+    }
+
+    /// Hostile paths: refused before matching, each with the reason.
+    #[test]
+    fn path_refusals() {
+        use PathError::*;
+        let refused = |raw: &str, why: PathError| check_path(raw, Err(why));
+        // Not a path.
+        refused("public/v1/billing", NotAbsolute);
+        refused("", NotAbsolute);
+        refused("*", NotAbsolute);
+        // Escapes.
+        refused("/public/v1/a%zz", BadEscape);
+        refused("/public/v1/a%2", BadEscape);
+        refused("/public/v1/a%", BadEscape);
+        // Separators another server splits on.
+        refused("/public/v1/commerce%2F..%2Fbilling", EncodedSlash);
+        refused("/public/v1/billing/a%2fb", EncodedSlash);
+        refused("/public/v1/a%5Cb", Backslash);
+        refused("/public/v1/a%5cb", Backslash);
+        refused("/public/v1/a\\b", Backslash);
+        refused("/public/v1/billing\\..\\helpdesk", Backslash);
+        // Path parameters: Tomcat, Jetty and Spring read `..;` as `..`.
+        refused("/public/v1/billing/..;/helpdesk", PathParameter);
+        refused("/public/v1/billing/%2e%2e;/helpdesk", PathParameter);
+        refused("/public/v1/billing;jsessionid=x/y", PathParameter);
+        refused("/public/v1/billing/;jsessionid=x", PathParameter);
+        refused("/public/v1/billing/..%3B/helpdesk", PathParameter);
+        refused("/public/v1/billing;/x", PathParameter);
+        // Read again by a server that decodes twice or re-parses the decoded path.
+        refused("/public/v1/billing/%252e%252e/helpdesk", EncodedDelimiter);
+        refused("/public/v1/helpdesk%3F/../billing", EncodedDelimiter);
+        refused("/public/v1/helpdesk%23/../billing", EncodedDelimiter);
+        // Control characters, literal or encoded, C0, DEL and C1.
+        refused("/public/v1/a%00", Control);
+        refused("/public/v1/a%0A", Control);
+        refused("/public/v1/a%0d%0aX-Injected:%201", Control);
+        refused("/public/v1/a%7F", Control);
+        refused("/public/v1/a\u{7}b", Control);
+        refused("/public/v1/a%C2%85", Control);
+        refused("/public/v1/a\u{85}", Control);
+        // Not UTF-8, overlong UTF-8 included (`%C0%AE` is an overlong `.`, `%C0%AF` a `/`).
+        refused("/public/v1/%FF", NotUtf8);
+        refused("/public/v1/billing/%C0%AE%C0%AE/helpdesk", NotUtf8);
+        refused("/public/v1/billing/%C0%AF", NotUtf8);
+        refused("/public/v1/billing/%E0%80%AE", NotUtf8);
+        refused("/public/v1/billing/%C1%9C", NotUtf8);
+        refused("/public/v1/billing/%ED%A0%80", NotUtf8);
+        refused("/public/v1/caf%C3", NotUtf8);
+        // Look-alikes of delimiters.
+        refused("/public/v1/billing/%EF%BC%8E%EF%BC%8E/helpdesk", LookAlike);
+        refused("/public/v1/billing/\u{2025}/helpdesk", LookAlike);
+        refused("/public/v1/billing\u{FF0F}x", LookAlike);
+        refused("/public/v1/billing%EF%BC%BC..", LookAlike);
+        refused("/public/v1/billing\u{A5}..\u{A5}helpdesk", LookAlike);
+        refused("/public/v1/billing\u{FF1B}x", LookAlike);
+        // Dot segments that are dot segments only after decoding.
+        refused("/public/v1/commerce/%2e%2e/billing", EncodedDotSegment);
+        refused("/public/v1/helpdesk/%2E%2E/billing", EncodedDotSegment);
+        refused("/public/v1/billing/.%2e/helpdesk", EncodedDotSegment);
+        refused("/public/v1/billing/%2e./helpdesk", EncodedDotSegment);
+        refused("/public/v1/%2e/billing", EncodedDotSegment);
+        // Trailing dots and spaces (Windows servers drop them; `...` may be read as `..`).
+        refused("/public/v1/billing./x", TrailingDot);
+        refused("/public/v1/billing/.../helpdesk", TrailingDot);
+        refused("/public/v1/billing/x%20", TrailingDot);
+        refused("/public/v1/billing/x%2e", TrailingDot);
+        // A repeated slash before `..`: RFC 3986 and merge-slashes-first servers disagree.
+        refused("/public/v1/helpdesk//../billing/x", DotSegment);
+        refused("//../public/v1/billing", DotSegment);
+        refused("/public/v1/billing/x//y/../../z", DotSegment);
     }
 
     struct Fixture {
@@ -577,5 +764,28 @@ mod tests {
             RefusalKind::Forbidden
         );
         assert_eq!(RefusalReason::BadPath.kind(), RefusalKind::Forbidden);
+        assert_eq!(
+            RefusalReason::DuplicateCredential.kind(),
+            RefusalKind::Unauthenticated
+        );
+    }
+
+    #[test]
+    fn one_authorization_header_at_most() {
+        let value: &[u8] = b"Bearer idt:x";
+        assert_eq!(credential_header(&[]), Ok(None));
+        assert_eq!(credential_header(&[value]), Ok(Some("Bearer idt:x")));
+        assert_eq!(
+            credential_header(&[value, value]),
+            Err(RefusalReason::DuplicateCredential)
+        );
+        assert_eq!(
+            credential_header(&[value, b""]),
+            Err(RefusalReason::DuplicateCredential)
+        );
+        assert_eq!(
+            credential_header(&[b"Bearer \xff"]),
+            Err(RefusalReason::Malformed(MalformedToken::Prefix))
+        );
     }
 }

@@ -9,7 +9,9 @@
 //! - [`token`]: the token aggregate and its state machine, producing audit events.
 //! - [`secret`]: token values (generation, checksum, parsing), the purpose keys, hashing,
 //!   sealing, constant-time comparison.
-//! - [`authz`]: the request authorization decision (the hot path).
+//! - [`authz`]: the request authorization decision (the hot path), path normalisation.
+//! - [`forwarded`]: the client's address behind trusted proxies (`X-Forwarded-For`,
+//!   `Forwarded`).
 //! - [`permission`]: the management permission decision.
 //! - [`query`]: the typed filter/sort/page model for lists; [`listing`]: that model applied to
 //!   lists held in memory.
@@ -17,6 +19,7 @@
 
 pub mod account;
 pub mod authz;
+pub mod forwarded;
 pub mod id;
 pub mod listing;
 pub mod module;
@@ -28,7 +31,8 @@ pub mod token;
 pub mod values;
 
 pub use account::{Account, AccountStatus, AccountType, User};
-pub use authz::{Grant, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
+pub use authz::{Grant, PathError, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
+pub use forwarded::{ForwardedHeader, client_address};
 pub use id::{AccountId, AuditId, Id, IdParseError, ModuleId, TokenId, UserId};
 pub use module::{Catalog, Module, ModuleSet, WellKnown};
 pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibility};

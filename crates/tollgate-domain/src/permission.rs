@@ -11,8 +11,10 @@
 //!    `platform-account-management` ("PAM").
 //! 5. Deleted tokens are not found, except by PAM callers.
 //! 6. Tokens never reveal values.
-//! 7. No escalation: a token may act on a token only when that token's resulting module set
-//!    is a subset of its own.
+//! 7. No escalation: a token may create a token only with a module set that is a subset of
+//!    its own; it may change a token (edit, enable, disable, delete, icon) only when that
+//!    token's module set both as it is now and as it will be after the change is a subset of
+//!    its own — so a weaker token cannot first narrow a stronger one and then disable it.
 
 use crate::account::{AccountStatus, AccountType};
 use crate::id::{AccountId, TokenId, UserId};
@@ -214,8 +216,8 @@ pub enum Forbidden {
     /// Tokens may not reveal values.
     #[error("an API token cannot reveal token values")]
     TokenCannotReveal,
-    /// The resulting scope is not a subset of the acting token's.
-    #[error("the token's resulting modules are not all held by the acting token: {}", list(.missing))]
+    /// The target's scope, before or after the change, is not a subset of the acting token's.
+    #[error("the token's modules (before or after the change) are not all held by the acting token: {}", list(.missing))]
     Escalation {
         /// The modules the actor does not hold.
         missing: ModuleSet,
@@ -238,7 +240,10 @@ pub struct Target<'a> {
     pub account_id: AccountId,
     /// Its status.
     pub status: TokenStatus,
-    /// Its module set after the operation (before it, for operations that keep it).
+    /// Its module set as stored now, before the operation.
+    pub current_modules: &'a ModuleSet,
+    /// Its module set after the operation (the same as `current_modules` for operations that
+    /// keep it).
     pub resulting_modules: &'a ModuleSet,
 }
 
@@ -273,9 +278,14 @@ fn check_access(actor: &Actor, operation: Operation, known: &WellKnown) -> Resul
     }
 }
 
-fn check_escalation(actor: &Actor, resulting: &ModuleSet) -> Result<(), Forbidden> {
+/// Rule 7: every set in `sets` must be held by a token actor (people are not limited by a
+/// scope).
+fn check_escalation(actor: &Actor, sets: &[&ModuleSet]) -> Result<(), Forbidden> {
     if let Actor::Token { modules, .. } = actor {
-        let missing: ModuleSet = resulting.difference(modules).collect();
+        let missing: ModuleSet = sets
+            .iter()
+            .flat_map(|set| set.difference(modules))
+            .collect();
         if !missing.is_empty() {
             return Err(Forbidden::Escalation { missing });
         }
@@ -317,7 +327,7 @@ pub fn authorize_create(
     {
         return Err(Denial::Forbidden(Forbidden::OtherAccount));
     }
-    check_escalation(actor, modules).map_err(Denial::Forbidden)
+    check_escalation(actor, &[modules]).map_err(Denial::Forbidden)
 }
 
 /// May the actor perform `operation` on `target`?
@@ -338,7 +348,8 @@ pub fn authorize_token(
         return Err(Denial::NotFound);
     }
     if operation.changes_token() {
-        check_escalation(actor, target.resulting_modules).map_err(Denial::Forbidden)?;
+        check_escalation(actor, &[target.current_modules, target.resulting_modules])
+            .map_err(Denial::Forbidden)?;
     }
     Ok(())
 }

@@ -25,6 +25,7 @@ const AM: u64 = 1756;
 const AUDIT: u64 = 1107;
 const PAM: u64 = 1111;
 const BILLING: u64 = 1104;
+const HELPDESK: u64 = 1105;
 
 fn account(kind: AccountType, enabled: &[u64]) -> ActorAccount {
     ActorAccount {
@@ -76,6 +77,7 @@ fn on_target(actor: &Actor, op: Operation, target_account: u64, status: TokenSta
         id: TokenId::from_number(99).unwrap_or_else(|| unreachable!()),
         account_id: account_id(target_account),
         status,
+        current_modules: &modules,
         resulting_modules: &modules,
     };
     if op == Operation::CreateToken {
@@ -235,6 +237,7 @@ fn any_token_reads_itself() {
         id: TokenId::from_number(77).unwrap_or_else(|| unreachable!()),
         account_id: account_id(1),
         status: TokenStatus::Active,
+        current_modules: &modules,
         resulting_modules: &modules,
     };
     assert_eq!(
@@ -271,6 +274,7 @@ fn no_escalation() {
             id: TokenId::from_number(99).unwrap_or_else(|| unreachable!()),
             account_id: account_id(1),
             status: TokenStatus::Active,
+            current_modules: &wider,
             resulting_modules: &wider,
         };
         assert!(
@@ -285,6 +289,7 @@ fn no_escalation() {
         id: TokenId::from_number(99).unwrap_or_else(|| unreachable!()),
         account_id: account_id(1),
         status: TokenStatus::Active,
+        current_modules: &wider,
         resulting_modules: &wider,
     };
     assert_eq!(
@@ -303,6 +308,112 @@ fn no_escalation() {
         Ok(()),
         "people are not limited by a scope"
     );
+}
+
+/// Rule 7 as revised: the target's set before *and* after the change must be held by a token
+/// actor, for every changing operation — a weaker token cannot narrow a stronger one (and then
+/// disable it). Reading is not a change; people are not limited by a scope.
+#[test]
+fn no_neutralisation() {
+    let catalog = Catalog::default_catalog();
+    let weak = token(AccountType::Client, &[AM]);
+    let equal = token(AccountType::Client, &[AM, BILLING, HELPDESK]);
+    let admin = user(AccountType::Client, true);
+    let strong = set(&[AM, BILLING, HELPDESK]);
+    let narrowed = set(&[AM]);
+    let changes = [
+        Operation::UpdateToken,
+        Operation::EnableToken,
+        Operation::DisableToken,
+        Operation::DeleteToken,
+        Operation::ChangeIcon,
+    ];
+    // (actor, the target's set now, after the change, expected for every change)
+    let cases: [(&str, &Actor, &ModuleSet, &ModuleSet, Outcome); 7] = [
+        (
+            "weak narrows strong",
+            &weak,
+            &strong,
+            &narrowed,
+            Outcome::Forbidden,
+        ),
+        (
+            "weak keeps strong",
+            &weak,
+            &strong,
+            &strong,
+            Outcome::Forbidden,
+        ),
+        (
+            "weak widens its own",
+            &weak,
+            &narrowed,
+            &strong,
+            Outcome::Forbidden,
+        ),
+        (
+            "weak on its equal",
+            &weak,
+            &narrowed,
+            &narrowed,
+            Outcome::Allowed,
+        ),
+        (
+            "equal narrows",
+            &equal,
+            &strong,
+            &narrowed,
+            Outcome::Allowed,
+        ),
+        (
+            "stronger widens",
+            &equal,
+            &narrowed,
+            &strong,
+            Outcome::Allowed,
+        ),
+        (
+            "a person narrows",
+            &admin,
+            &strong,
+            &narrowed,
+            Outcome::Allowed,
+        ),
+    ];
+    for (what, actor, current, resulting, expected) in cases {
+        for op in changes {
+            let target = Target {
+                id: TokenId::from_number(99).unwrap_or_else(|| unreachable!()),
+                account_id: account_id(1),
+                status: TokenStatus::Active,
+                current_modules: current,
+                resulting_modules: resulting,
+            };
+            let got = authorize_token(actor, op, &target, catalog.well_known());
+            assert_eq!(outcome(got.clone()), expected, "{what}: {op:?}");
+            if expected == Outcome::Forbidden {
+                assert_eq!(
+                    got,
+                    Err(Denial::Forbidden(Forbidden::Escalation {
+                        missing: set(&[BILLING, HELPDESK])
+                    })),
+                    "{what}: {op:?} names what the actor lacks"
+                );
+            }
+        }
+        let target = Target {
+            id: TokenId::from_number(99).unwrap_or_else(|| unreachable!()),
+            account_id: account_id(1),
+            status: TokenStatus::Active,
+            current_modules: current,
+            resulting_modules: resulting,
+        };
+        assert_eq!(
+            authorize_token(actor, Operation::ReadToken, &target, catalog.well_known()),
+            Ok(()),
+            "{what}: reading is not a change"
+        );
+    }
 }
 
 #[test]

@@ -5,10 +5,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, web};
 use time::OffsetDateTime;
 use tollgate_audit::AccountRef;
+use tollgate_domain::authz::{self, RefusalReason};
 use tollgate_domain::{Actor, Catalog, PresentedToken, TokenValue};
 use tollgate_store::Context;
 
@@ -46,27 +47,42 @@ impl Caller {
     }
 }
 
+/// The request's `Authorization` header: none, or exactly one that is text (see
+/// [`authz::credential_header`]; two are refused with 401 everywhere).
+pub fn authorization_header(headers: &HeaderMap) -> Result<Option<&str>, RefusalReason> {
+    let lines: Vec<&[u8]> = headers
+        .get_all(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes)
+        .collect();
+    authz::credential_header(&lines)
+}
+
 /// Authenticates a bearer value through the gate (cache, id set, domain decision). Every
 /// failure is the same `Unauthenticated`, or 429 once the client's address is over the failure
 /// threshold, or 503 when a cache fill cannot reach the database.
 pub async fn authenticate_bearer(
     state: &AppState,
-    header_value: Option<&str>,
+    header: Result<Option<&str>, RefusalReason>,
     meta: &RequestMeta,
 ) -> Result<(Actor, TokenValue, std::sync::Arc<Catalog>), ApiError> {
-    let entry = match state
-        .gate
-        .authenticate(header_value, || meta.request_info())
-        .await
-    {
+    let decision = match header {
+        Ok(header) => {
+            state
+                .gate
+                .authenticate(header, || meta.request_info())
+                .await
+        }
+        Err(reason) => Err(GateError::Refused(reason)),
+    };
+    let header_value = header.ok().flatten();
+    let entry = match decision {
         Ok(entry) => entry,
         Err(GateError::Unavailable) => return Err(ApiError::Unavailable),
         Err(GateError::Refused(reason)) => {
             state
                 .metrics
                 .count("tollgate_authentication_failures_total", reason.as_str());
-            let address = meta.ip.as_deref().and_then(|ip| ip.parse().ok());
-            if let Some(address) = address
+            if let Some(address) = meta.ip
                 && state.gate.limiter.fail(address, std::time::Instant::now())
             {
                 return Err(ApiError::TooManyRequests);
@@ -99,12 +115,8 @@ impl FromRequest for Caller {
                 .cloned()
                 .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let meta = RequestMeta::of(&req);
-            let header_value = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(|value| value.to_str().map_err(|_| ApiError::Unauthenticated))
-                .transpose()?;
-            let (actor, value, catalog) = authenticate_bearer(&state, header_value, &meta).await?;
+            let header = authorization_header(req.headers());
+            let (actor, value, catalog) = authenticate_bearer(&state, header, &meta).await?;
             Ok(Caller {
                 actor,
                 presented: Some(value),

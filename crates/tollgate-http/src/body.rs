@@ -1,5 +1,10 @@
-//! Reading request bodies: size limits (413), content types (415), JSON (400 naming the
-//! problem).
+//! Reading request bodies: size limits (413), a deadline (408), content types (415), JSON (400
+//! naming the problem). Every body Tollgate reads — the REST API's, the pages' forms, sign-in —
+//! is read here, within the server's body timeout, so a client that sends its body slowly
+//! cannot hold a worker.
+
+use std::future::Future;
+use std::time::Duration;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
@@ -8,15 +13,46 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The largest JSON body.
 pub const JSON_LIMIT: usize = 64 * 1024;
 /// The largest icon.
 pub const ICON_LIMIT: usize = 5 * 1024 * 1024;
 
-/// Reads the whole body, refusing more than `limit` bytes (checked against `Content-Length`
-/// first, then while reading).
+/// How long a client may take to send a body, unless configured (`TOLLGATE_BODY_TIMEOUT`).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The body timeout of the server handling `req`.
+pub fn body_timeout(req: &HttpRequest) -> Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |state| state.settings.body_timeout)
+}
+
+/// Runs `read` (the reading of a body) within the server's body timeout: 408 when the client
+/// has not sent it all by then. The deadline covers the whole body, not each chunk, so a
+/// trickle of bytes does not extend it.
+pub async fn within_body_timeout<T, E: From<ApiError>>(
+    req: &HttpRequest,
+    read: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let timeout = body_timeout(req);
+    actix_web::rt::time::timeout(timeout, read)
+        .await
+        .map_err(|_| E::from(ApiError::RequestTimeout(timeout.as_millis())))?
+}
+
+/// Reads the whole body within the body timeout, refusing more than `limit` bytes (checked
+/// against `Content-Length` first, then while reading).
 pub async fn read_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    within_body_timeout(req, read_all(req, payload, limit)).await
+}
+
+async fn read_all(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

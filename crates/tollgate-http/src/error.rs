@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 405, with the methods the resource allows (the `Allow` header, RFC 9110 §15.5.6).
     #[error("method not allowed; this resource allows {0}")]
     MethodNotAllowed(&'static str),
+    /// 408: the client did not send its body within the server's body timeout.
+    #[error("the request body did not arrive within {0} ms")]
+    RequestTimeout(u128),
     /// 409: a state or revision conflict.
     #[error("{0}")]
     Conflict(String),
@@ -74,6 +77,7 @@ impl ApiError {
             Self::HttpsRequired => "https-required",
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::RequestTimeout(_) => "request-timeout",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -93,6 +97,7 @@ impl ApiError {
             Self::HttpsRequired => "HTTPS required",
             Self::NotFound(_) => "Not found",
             Self::MethodNotAllowed(_) => "Method not allowed",
+            Self::RequestTimeout(_) => "Request timeout",
             Self::Conflict(_) => "Conflict",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -177,6 +182,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) | Self::HttpsRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -1,5 +1,9 @@
 //! Request metrics in the Prometheus text format: requests by route, method and status, and a
 //! latency histogram by route.
+//!
+//! Every label takes a bounded set of values whatever clients send: routes are route patterns
+//! (unmatched paths are one `(unmatched)` route), methods outside the standard ones are one
+//! `other`, statuses are three digits, and counter labels are Tollgate's own reasons.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -44,9 +48,29 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The label of a request method: the standard methods as themselves, any other as `other`.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// The route label of a request that matched no route.
+pub const UNMATCHED: &str = "(unmatched)";
+
 impl Metrics {
-    /// Records one request.
+    /// Records one request (`method` is folded by [`method_label`]).
     pub fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let method = method_label(method);
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
@@ -170,7 +194,14 @@ mod tests {
             Duration::from_millis(30),
         );
         metrics.count("tollgate_refusals_total", "unknown-token");
+        for method in ["FOO", "BAR", "get", "PROPFIND"] {
+            metrics.observe(UNMATCHED, method, 404, Duration::from_millis(1));
+        }
         let text = metrics.render();
+        assert!(text.contains(
+            "tollgate_http_requests_total{route=\"(unmatched)\",method=\"other\",status=\"404\"} 4"
+        ));
+        assert!(!text.contains("FOO") && !text.contains("PROPFIND"));
         assert!(text.contains("tollgate_http_requests_total{route=\"/public/v1/accounts/api-tokens\",method=\"GET\",status=\"200\"} 2"));
         assert!(text.contains("tollgate_http_request_duration_seconds_bucket{route=\"/public/v1/accounts/api-tokens\",le=\"0.005\"} 1"));
         assert!(text.contains("tollgate_http_request_duration_seconds_count{route=\"/public/v1/accounts/api-tokens\"} 2"));

@@ -12,17 +12,19 @@ use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
 use rand::RngCore;
 use tollgate_audit::RequestInfo;
 use tollgate_domain::authz::Transport;
+use tollgate_domain::client_address;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Settings};
 
 /// What a request carries besides its content: its trace id, where it came from, and how.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
     /// `00-<32 hex>-<16 hex>-<2 hex>`.
     pub trace_id: String,
-    /// The client's address (behind a trusted proxy, the first `X-Forwarded-For` entry).
-    pub ip: Option<String>,
+    /// The client's address: the peer, or behind a trusted proxy the right-most untrusted
+    /// entry of the configured forwarded header (see [`tollgate_domain::forwarded`]).
+    pub ip: Option<IpAddr>,
     /// `User-Agent`.
     pub user_agent: Option<String>,
     /// HTTPS or plain HTTP (a trusted proxy's `X-Forwarded-Proto: https` counts as HTTPS).
@@ -33,7 +35,7 @@ impl RequestMeta {
     /// The request details an audit record keeps.
     pub fn request_info(&self) -> RequestInfo {
         RequestInfo {
-            ip: self.ip.clone(),
+            ip: self.ip.map(|ip| ip.to_string()),
             user_agent: self.user_agent.clone(),
             correlation_id: Some(self.trace_id.clone()),
         }
@@ -46,7 +48,7 @@ impl RequestMeta {
             .cloned()
             .unwrap_or_else(|| RequestMeta {
                 trace_id: new_trace_id(None),
-                ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+                ip: req.peer_addr().map(|addr| addr.ip().to_canonical()),
                 user_agent: None,
                 transport: Transport::Https,
             })
@@ -84,21 +86,18 @@ pub fn new_trace_id(traceparent: Option<&str>) -> String {
     format!("00-{trace:032x}-{span:016x}-00")
 }
 
-fn client_ip(req: &ServiceRequest, trusted: bool) -> Option<IpAddr> {
-    let peer = req.peer_addr().map(|addr| addr.ip());
-    if trusted
-        && let Some(forwarded) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded
-            .split(',')
-            .next()
-            .and_then(|ip| ip.trim().parse().ok())
-    {
-        return Some(first);
-    }
-    peer
+/// The client's address (SPEC §4 "Client address"): the rules are the domain's.
+fn client_ip(req: &ServiceRequest, settings: &Settings) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let header = settings.forwarded_header;
+    let lines: Vec<&[u8]> = req
+        .headers()
+        .get_all(header.name())
+        .map(|value| value.as_bytes())
+        .collect();
+    Some(client_address(peer, header, &lines, |address| {
+        settings.is_trusted_proxy(address)
+    }))
 }
 
 fn forwarded_https(req: &ServiceRequest) -> bool {
@@ -132,7 +131,10 @@ pub async fn trace(
     };
     let meta = RequestMeta {
         trace_id: trace_id.clone(),
-        ip: client_ip(&req, peer_trusted).map(|ip| ip.to_string()),
+        ip: match &state {
+            Some(state) => client_ip(&req, &state.settings),
+            None => req.peer_addr().map(|addr| addr.ip().to_canonical()),
+        },
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -171,7 +173,7 @@ pub async fn trace(
         let route = response
             .request()
             .match_pattern()
-            .unwrap_or_else(|| "(unmatched)".to_owned());
+            .unwrap_or_else(|| crate::metrics::UNMATCHED.to_owned());
         state.metrics.observe(
             &route,
             &method,

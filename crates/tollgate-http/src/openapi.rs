@@ -207,14 +207,58 @@ fn authorize() -> Value {
             "For reverse proxies (nginx `auth_request`, Envoy ext_authz, Traefik ForwardAuth). Reads ",
             "`Authorization`, `X-Forwarded-Method`, `X-Forwarded-Uri` (or `X-Original-URI`) and ",
             "`X-Forwarded-Proto`. The path is normalised (percent-decoding, dot segments, repeated ",
-            "slashes, query dropped; encoded `/` or `\\` refused) and matched against the module ",
-            "catalog on whole segments. Answers only 200, 401 or 403: 200 with `X-Tollgate-Token-Id`, ",
+            "slashes, query dropped) and matched against the module catalog on whole segments; a ",
+            "path another server could read differently (a `;`, an encoded `/`, a `\\`, an encoded ",
+            "`%`, `?` or `#`, a dot segment only after decoding, a segment ending in a dot, a ",
+            "repeated slash before `..`, control characters, invalid or overlong UTF-8) is refused ",
+            "first. Answers only 200, 401 or 403: 200 with `X-Tollgate-Token-Id`, ",
             "`X-Tollgate-Account-Id`, `X-Tollgate-Account-Type`, `X-Tollgate-Modules`; 401 for any ",
             "credential problem; 403 for a path no module of the token grants, a missing forwarded ",
             "header, or `X-Forwarded-Proto: http`. Any HTTP method is accepted (gateways may forward ",
             "the original one)."
         ),
         parameters: Vec::new(),
+        body: None,
+        responses: vec![
+            ("200", json!({
+                "description": "Allowed.",
+                "headers": {
+                    "X-Tollgate-Token-Id": {"schema": {"type": "string"}},
+                    "X-Tollgate-Account-Id": {"schema": {"type": "string"}},
+                    "X-Tollgate-Account-Type": {"schema": {"type": "string"}},
+                    "X-Tollgate-Modules": {"schema": {"type": "string"}, "description": "Comma-separated module codes."}
+                }
+            })),
+            ("401", response("Unauthorized")),
+            ("403", response("Forbidden")),
+        ],
+        public: false,
+    }
+    .build()
+}
+
+/// `/v1/authorize/{path}`: one operation per method, all the same decision.
+fn authorize_path(method: &str) -> Value {
+    let id = format!("authorizePath{method}");
+    Op {
+        id: &id,
+        tag: "Gateway",
+        summary: "Forward-auth decision, the path in the request line",
+        description: concat!(
+            "The shape Envoy's HTTP ext_authz sends with `path_prefix: /v1/authorize`: any method, ",
+            "and the request line's method and raw path (after `/v1/authorize`, query included) are ",
+            "the forwarded ones; `X-Forwarded-Uri` and `X-Original-URI` are not read. The body is ",
+            "never read (no 413 or 415 whatever it holds). Reads `Authorization` and ",
+            "`X-Forwarded-Proto`; the path is normalised and refused or matched exactly as for ",
+            "`/v1/authorize`. Answers only 200, 401 or 403."
+        ),
+        parameters: vec![json!({
+            "name": "path",
+            "in": "path",
+            "required": true,
+            "description": "The original request path, slashes included, e.g. `public/v1/commerce/orders`.",
+            "schema": {"type": "string"}
+        })],
         body: None,
         responses: vec![
             ("200", json!({
@@ -244,7 +288,7 @@ fn introspect() -> Value {
         body: Some(json_body("IntrospectRequest", true, "The token to introspect.")),
         responses: with(
             vec![("200", ok("The introspection.", "Introspection"))],
-            errors(&["400", "401", "413", "415", "429", "503"]),
+            errors(&["400", "401", "408", "413", "415", "429", "503"]),
         ),
         public: false,
     }
@@ -1061,6 +1105,13 @@ fn responses() -> Value {
             problem("Not found, or not visible to the caller."),
         ),
         (
+            "RequestTimeout",
+            problem(concat!(
+                "Request timeout: the body did not arrive within the server's body timeout ",
+                "(`TOLLGATE_BODY_TIMEOUT`, 10 s by default)."
+            )),
+        ),
+        (
             "MethodNotAllowed",
             problem("Method not allowed: the path exists but does not support this method."),
         ),
@@ -1146,6 +1197,7 @@ fn errors<'a>(codes: &[&'a str]) -> Vec<(&'a str, Value)> {
                 "403" => "Forbidden",
                 "404" => "NotFound",
                 "405" => "MethodNotAllowed",
+                "408" => "RequestTimeout",
                 "409" => "Conflict",
                 "413" => "PayloadTooLarge",
                 "415" => "UnsupportedMediaType",
@@ -1262,7 +1314,7 @@ fn create_token() -> Value {
         body: Some(json_body("CreateToken", true, "The new token.")),
         responses: with(
             vec![("201", created)],
-            errors(&["400", "401", "403", "413", "415", "429", "503"]),
+            errors(&["400", "401", "403", "408", "413", "415", "429", "503"]),
         ),
         public: false,
     }
@@ -1329,7 +1381,7 @@ fn update_token() -> Value {
                 vec![("200", ok("The token as it is now.", "Token"))],
                 errors(&["400", "401", "403", "404"]),
             ),
-            with(vec![("409", conflict)], errors(&["413", "415", "429", "503"])),
+            with(vec![("409", conflict)], errors(&["408", "413", "415", "429", "503"])),
         ),
         public: false,
     }
@@ -1395,7 +1447,7 @@ fn switch_token(enable: bool) -> Value {
             ),
             with(
                 vec![("409", problem(conflict))],
-                errors(&["413", "415", "429", "503"]),
+                errors(&["408", "413", "415", "429", "503"]),
             ),
         ),
         public: false,
@@ -1752,6 +1804,16 @@ fn paths() -> Value {
             object([("get", openapi_document())]),
         ),
         ("/v1/authorize", object([("get", authorize())])),
+        (
+            "/v1/authorize/{path}",
+            object([
+                ("get", authorize_path("Get")),
+                ("post", authorize_path("Post")),
+                ("put", authorize_path("Put")),
+                ("patch", authorize_path("Patch")),
+                ("delete", authorize_path("Delete")),
+            ]),
+        ),
         ("/v1/introspect", object([("post", introspect())])),
     ])
 }
@@ -1791,6 +1853,10 @@ mod tests {
         ("/metrics", &["get"]),
         ("/public/v1/openapi.json", &["get"]),
         ("/v1/authorize", &["get"]),
+        (
+            "/v1/authorize/{path}",
+            &["delete", "get", "patch", "post", "put"],
+        ),
         ("/v1/introspect", &["post"]),
     ];
 

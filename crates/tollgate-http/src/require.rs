@@ -29,10 +29,10 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header;
 use actix_web::{Error, HttpMessage};
 use tollgate_domain::authz::RefusalKind;
 
+use crate::auth::authorization_header;
 use crate::error::ApiError;
 use crate::gate::{Gate, GateError};
 use crate::middleware::new_trace_id;
@@ -150,12 +150,15 @@ where
         let gate = Arc::clone(&self.gate);
         let module = Rc::clone(&self.module);
         Box::pin(async move {
-            let authorization = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            match check(&gate, authorization.as_deref(), &module).await {
+            // Two Authorization headers are refused like a wrong one.
+            let checked = match authorization_header(req.headers()) {
+                Ok(authorization) => {
+                    let authorization = authorization.map(str::to_owned);
+                    check(&gate, authorization.as_deref(), &module).await
+                }
+                Err(_) => Err(ApiError::Unauthenticated),
+            };
+            match checked {
                 Ok(authorized) => {
                     req.extensions_mut().insert(authorized);
                     service

@@ -2,9 +2,10 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ipnet::IpNet;
-use tollgate_domain::Keys;
+use tollgate_domain::{ForwardedHeader, Keys};
 use tollgate_store::Store;
 
 use crate::gate::{Gate, GateOptions};
@@ -35,19 +36,25 @@ impl RevealPolicy {
 pub struct Settings {
     /// `TOLLGATE_REVEAL`.
     pub reveal: RevealPolicy,
-    /// `TOLLGATE_TRUSTED_PROXIES`: TLS-terminating proxies allowed to use the plain listener.
+    /// `TOLLGATE_TRUSTED_PROXIES`: TLS-terminating proxies allowed to use the plain listener,
+    /// and whose forwarded header names the client.
     pub trusted_proxies: Vec<IpNet>,
     /// `TOLLGATE_WRITE_TIMEOUT`: how long a change may take before it answers 503 "outcome
     /// unknown" (it may still commit).
     pub write_timeout: std::time::Duration,
+    /// `TOLLGATE_FORWARDED_HEADER`: the one header trusted proxies name the client in.
+    pub forwarded_header: ForwardedHeader,
+    /// `TOLLGATE_BODY_TIMEOUT`: how long a client may take to send a request body (408 after).
+    pub body_timeout: Duration,
 }
 
 impl Settings {
-    /// True when `address` is a trusted proxy.
+    /// True when `address` is a trusted proxy (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn is_trusted_proxy(&self, address: IpAddr) -> bool {
+        let canonical = address.to_canonical();
         self.trusted_proxies
             .iter()
-            .any(|net| net.contains(&address))
+            .any(|net| net.contains(&canonical) || net.contains(&address))
     }
 }
 
@@ -57,6 +64,8 @@ impl Default for Settings {
             reveal: RevealPolicy::Audited,
             trusted_proxies: Vec::new(),
             write_timeout: std::time::Duration::from_secs(1),
+            forwarded_header: ForwardedHeader::XForwardedFor,
+            body_timeout: crate::body::DEFAULT_BODY_TIMEOUT,
         }
     }
 }

@@ -811,48 +811,6 @@ fn log_tail(log_file: &Path) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_the_database_and_keeps_the_rest() {
-        assert_eq!(
-            replace_database("postgres://u:p@h:5/db?sslmode=disable", "x").unwrap(),
-            "postgres://u:p@h:5/x?sslmode=disable&gssencmode=disable"
-        );
-        assert_eq!(
-            replace_database("postgresql://h", "x").unwrap(),
-            "postgresql://h/x?gssencmode=disable"
-        );
-        assert_eq!(
-            replace_database("postgres://h/?dbname=a&application_name=t", "x").unwrap(),
-            "postgres://h/x?application_name=t&gssencmode=disable"
-        );
-        assert!(replace_database("mysql://h/db", "x").is_err());
-        assert!(replace_database("h/db", "x").is_err());
-    }
-
-    #[test]
-    fn hides_passwords() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
-    }
-
-    #[test]
-    fn recognises_only_our_database_names() {
-        assert_eq!(creator_pid("tollgate_test_123_4_00ff00ff"), Some(123));
-        assert_eq!(creator_pid("tollgate_test_123_4"), None);
-        assert_eq!(creator_pid("tollgate_test_abc_4_00ff00ff"), None);
-        assert_eq!(creator_pid("tollgate_test_123_4_00ff00ff_x"), None);
-        assert_eq!(creator_pid("tollgate"), None);
-    }
-}
-
 /// A throwaway PostgreSQL cluster of its own, for fault tests: it can be stopped and started
 /// again under a running server, and its backends frozen, without touching any shared server.
 /// Removed (stopped, its folder deleted) when dropped, or by its watchdog if the test process
@@ -992,4 +950,46 @@ fn pg_ctl_start(
         .arg(&options)
         .arg("start");
     run(&mut command, "see the cluster's log").map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_and_keeps_the_rest() {
+        assert_eq!(
+            replace_database("postgres://u:p@h:5/db?sslmode=disable", "x").unwrap(),
+            "postgres://u:p@h:5/x?sslmode=disable&gssencmode=disable"
+        );
+        assert_eq!(
+            replace_database("postgresql://h", "x").unwrap(),
+            "postgresql://h/x?gssencmode=disable"
+        );
+        assert_eq!(
+            replace_database("postgres://h/?dbname=a&application_name=t", "x").unwrap(),
+            "postgres://h/x?application_name=t&gssencmode=disable"
+        );
+        assert!(replace_database("mysql://h/db", "x").is_err());
+        assert!(replace_database("h/db", "x").is_err());
+    }
+
+    #[test]
+    fn hides_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn recognises_only_our_database_names() {
+        assert_eq!(creator_pid("tollgate_test_123_4_00ff00ff"), Some(123));
+        assert_eq!(creator_pid("tollgate_test_123_4"), None);
+        assert_eq!(creator_pid("tollgate_test_abc_4_00ff00ff"), None);
+        assert_eq!(creator_pid("tollgate_test_123_4_00ff00ff_x"), None);
+        assert_eq!(creator_pid("tollgate"), None);
+    }
 }

@@ -530,7 +530,7 @@ impl Gate {
         let entry = self.authenticate(header, request).await?;
         let catalog = self.catalog();
         let path = path
-            .and_then(RequestPath::parse)
+            .and_then(|path| RequestPath::parse(path).ok())
             .ok_or(GateError::Refused(RefusalReason::BadPath))?;
         let grant =
             authz::authorize_path(&entry.view, &path, &catalog).map_err(GateError::Refused)?;

@@ -1,5 +1,7 @@
 //! Request authorization for the rest of the platform: `GET /v1/authorize` (forward-auth for
-//! nginx `auth_request`, Envoy ext_authz, Traefik ForwardAuth) and `POST /v1/introspect`.
+//! nginx `auth_request`, Envoy ext_authz, Traefik ForwardAuth, Caddy `forward_auth`), its path
+//! form `/v1/authorize/<original path>` (Envoy's HTTP ext_authz with `path_prefix`), and
+//! `POST /v1/introspect`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -8,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tollgate_domain::authz::{self, RefusalKind, RefusalReason, RequestPath};
 
 use super::json;
-use crate::auth::Caller;
+use crate::auth::{Caller, authorization_header};
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::gate::GateError;
@@ -17,7 +19,8 @@ use crate::state::AppState;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/v1/authorize").route(web::route().to(authorize)))
+    cfg.service(web::resource(AUTHORIZE).route(web::route().to(authorize)))
+        .service(web::resource("/v1/authorize/{path:.*}").route(web::route().to(authorize_path)))
         .service(
             web::resource("/v1/introspect")
                 .route(web::post().to(introspect))
@@ -25,11 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-}
+/// The forward-auth endpoint, and the prefix of its path form.
+const AUTHORIZE: &str = "/v1/authorize";
 
 /// A header set by the proxy: `None` when absent; `Some(None)` when it cannot be relied on
 /// (sent more than once, so a client's copy may be among them, or not visible ASCII).
@@ -61,22 +61,52 @@ fn refusal(reason: RefusalReason, meta: &RequestMeta) -> HttpResponse {
     error.to_response(&meta.trace_id)
 }
 
-/// `GET /v1/authorize`: reads `Authorization`, `X-Forwarded-Method`, `X-Forwarded-Uri` (or
-/// `X-Original-URI`) and `X-Forwarded-Proto`; answers only 200, 401 or 403.
+/// `/v1/authorize` (any method): reads `Authorization`, `X-Forwarded-Method`,
+/// `X-Forwarded-Uri` (or `X-Original-URI`) and `X-Forwarded-Proto`; answers only 200, 401 or
+/// 403.
 async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let meta = RequestMeta::of(&req);
-    let proto = forwarded(&req, "x-forwarded-proto")
-        .flatten()
-        .map(str::trim);
+    // X-Original-URI only when X-Forwarded-Uri is absent: an unusable X-Forwarded-Uri is
+    // refused, never replaced by another header (which a client may have sent).
+    let uri = match forwarded(&req, "x-forwarded-uri") {
+        Some(uri) => uri,
+        None => forwarded(&req, "x-original-uri").flatten(),
+    };
+    decide(&req, &state, uri).await
+}
+
+/// `/v1/authorize/<original path>` (any method), the shape Envoy's HTTP ext_authz sends with
+/// `path_prefix: /v1/authorize`: the request line's method and raw path (after the prefix,
+/// query included) are the forwarded ones, and `X-Forwarded-Uri` is not read. The body is
+/// never read, so no body is too large or of the wrong type. Answers only 200, 401 or 403.
+async fn authorize_path(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    // The raw request target, not the router's view of it: the path is normalised (and
+    // hostile paths refused) by the same code as X-Forwarded-Uri. A target that reached this
+    // route without the literal prefix (an encoded letter in it) names no path and is refused.
+    let path = req
+        .uri()
+        .path_and_query()
+        .and_then(|target| target.as_str().strip_prefix(AUTHORIZE))
+        .filter(|rest| rest.starts_with('/'));
+    decide(&req, &state, path).await
+}
+
+/// The decision of both forms, for the forwarded path `uri` (`None`: missing or unusable).
+async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpResponse {
+    let meta = RequestMeta::of(req);
+    let proto = forwarded(req, "x-forwarded-proto").flatten().map(str::trim);
     if !proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https")) {
         return refusal(RefusalReason::InsecureTransport, &meta);
     }
-    let authorization = header(&req, header::AUTHORIZATION.as_str());
-    let entry = match state
-        .gate
-        .authenticate(authorization, || meta.request_info())
-        .await
-    {
+    let decision = match authorization_header(req.headers()) {
+        Ok(authorization) => {
+            state
+                .gate
+                .authenticate(authorization, || meta.request_info())
+                .await
+        }
+        Err(reason) => Err(GateError::Refused(reason)),
+    };
+    let entry = match decision {
         Ok(entry) => entry,
         Err(GateError::Refused(reason)) => {
             state
@@ -92,15 +122,9 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             return refusal(RefusalReason::UnknownToken, &meta);
         }
     };
-    // X-Original-URI only when X-Forwarded-Uri is absent: an unusable X-Forwarded-Uri is
-    // refused, never replaced by another header (which a client may have sent).
-    let uri = match forwarded(&req, "x-forwarded-uri") {
-        Some(uri) => uri,
-        None => forwarded(&req, "x-original-uri").flatten(),
-    };
     let catalog = state.gate.catalog();
     let decision = uri
-        .and_then(RequestPath::parse)
+        .and_then(|uri| RequestPath::parse(uri).ok())
         .ok_or(RefusalReason::BadPath)
         .and_then(|path| authz::authorize_path(&entry.view, &path, &catalog).map(|_| ()));
     if let Err(reason) = decision {
@@ -193,7 +217,7 @@ async fn introspect(
     let catalog = state.gate.catalog();
     let allowed = body.path.as_deref().map(|path| {
         RequestPath::parse(path)
-            .is_some_and(|path| authz::authorize_path(&entry.view, &path, &catalog).is_ok())
+            .is_ok_and(|path| authz::authorize_path(&entry.view, &path, &catalog).is_ok())
     });
     json(
         StatusCode::OK,

@@ -74,6 +74,7 @@ fn checker(
             id: token.id(),
             account_id: account.id,
             status: token.status(),
+            current_modules: token.modules(),
             resulting_modules: token.modules(),
         };
         authorize_token(&actor, Operation::ChangeIcon, &target, catalog.well_known())

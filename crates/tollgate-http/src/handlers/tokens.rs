@@ -89,6 +89,7 @@ pub async fn load_visible(
         id,
         account_id: stored.account.id,
         status: stored.token.status(),
+        current_modules: stored.token.modules(),
         resulting_modules: stored.token.modules(),
     };
     authorize_token(
@@ -392,6 +393,7 @@ pub async fn reveal(
                 id,
                 account_id: account.id,
                 status: token.status(),
+                current_modules: token.modules(),
                 resulting_modules: token.modules(),
             };
             authorize_token(
@@ -536,7 +538,7 @@ pub type Apply = dyn FnOnce(
     + Send;
 
 /// Applies a change (its permission checked inside the store's transaction, on the token as it
-/// will be), invalidates the gate, and returns the token as stored.
+/// is and as it will be), invalidates the gate, and returns the token as stored.
 pub async fn change_token(
     state: &AppState,
     caller: &Caller,
@@ -550,7 +552,8 @@ pub async fn change_token(
     let catalog: std::sync::Arc<Catalog> = caller.catalog.clone();
     let changed = super::write(state, move || {
         store.change_token::<ApiError>(id, &ctx, |token, account| {
-            // Permission on the token as it will be (for the no-escalation rule), checked first.
+            // Permission on the token as it is and as it will be (the no-escalation rule),
+            // checked first.
             let mut preview = token.clone();
             let event = apply(&mut preview, ctx.actor.clone(), ctx.now);
             let resulting: ModuleSet = preview.modules().clone();
@@ -558,6 +561,7 @@ pub async fn change_token(
                 id,
                 account_id: account.id,
                 status: token.status(),
+                current_modules: token.modules(),
                 resulting_modules: &resulting,
             };
             authorize_token(&actor, operation, &target, catalog.well_known())?;

@@ -177,6 +177,7 @@ fn error_page(error: &WebError) -> HttpResponse {
             let title = match error.status_code().as_u16() {
                 404 => "Not found",
                 403 => "Not allowed",
+                408 => "Too slow",
                 409 => "Conflict",
                 413 => "Too large",
                 429 => "Too many attempts",

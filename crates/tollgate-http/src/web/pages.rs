@@ -19,7 +19,7 @@ use tollgate_store::StoredToken;
 use super::session::{CSRF_HEADER, SignedIn, signed_in};
 use super::views::{self, DetailsView, Errors, ListState, Tab, TokenForm, Who};
 use super::{Page, TOKENS_PATH, WebError, html, see_other};
-use crate::body::ICON_LIMIT;
+use crate::body::{ICON_LIMIT, read_body, within_body_timeout};
 use crate::dto::{CreateTokenBody, IdRef, Shape, TokenDto, UpdateTokenBody};
 use crate::error::ApiError;
 use crate::handlers::icons::{self, sniff};
@@ -27,8 +27,8 @@ use crate::handlers::tokens::{self, Lifecycle, load_visible};
 use crate::handlers::{json, token_id};
 use crate::state::{AppState, RevealPolicy};
 
-/// The most a text field of a form may hold.
-const TEXT_LIMIT: usize = 64 * 1024;
+/// The most a text field of a form (or a whole form without a logo) may hold.
+pub const TEXT_LIMIT: usize = 64 * 1024;
 
 fn who(signed: &SignedIn) -> Who {
     Who {
@@ -327,7 +327,8 @@ fn checked_logo(input: &FormInput, errors: &mut Errors) -> Option<(&'static str,
     }
 }
 
-/// A form posted as `multipart/form-data` (with a logo) or `application/x-www-form-urlencoded`.
+/// A form posted as `multipart/form-data` (with a logo) or `application/x-www-form-urlencoded`,
+/// read within the server's body timeout (408 after it).
 async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<FormInput, WebError> {
     let multipart = req
         .headers()
@@ -335,25 +336,22 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<FormInput
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("multipart/form-data"));
     if multipart {
-        return read_multipart(req, payload).await;
-    }
-    let mut payload = payload;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            WebError::Api(ApiError::BadRequest(format!(
-                "the form could not be read: {e}"
-            )))
-        })?;
-        if bytes.len() + chunk.len() > TEXT_LIMIT {
-            return Err(WebError::Api(ApiError::PayloadTooLarge(TEXT_LIMIT)));
-        }
-        bytes.extend_from_slice(&chunk);
+        return within_body_timeout(req, read_multipart(req, payload)).await;
     }
     Ok(FormInput {
-        fields: query_pairs(&String::from_utf8_lossy(&bytes)),
+        fields: read_pairs(req, payload).await?,
         ..FormInput::default()
     })
+}
+
+/// An `application/x-www-form-urlencoded` body (at most [`TEXT_LIMIT`], within the body
+/// timeout) as its pairs.
+pub async fn read_pairs(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Vec<(String, String)>, WebError> {
+    let bytes = read_body(req, payload, TEXT_LIMIT).await?;
+    Ok(query_pairs(&String::from_utf8_lossy(&bytes)))
 }
 
 /// `POST …/new`: creates the token (and its icon), then shows its value once.
@@ -726,7 +724,7 @@ pub async fn confirm_page(
 pub async fn act(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Page {
     async {
@@ -734,7 +732,7 @@ pub async fn act(
         let (_, lifecycle) =
             action_label(&action).ok_or_else(|| ApiError::NotFound("no such page".into()))?;
         let signed = signed_in(&req, &state).await?;
-        let pairs = query_pairs(&String::from_utf8_lossy(&body));
+        let pairs = read_pairs(&req, payload).await?;
         signed.check_csrf(&state, first(&pairs, "csrf"))?;
         let stored = own_token(&state, &signed, &id).await?;
         let id: TokenId = stored.token.id();

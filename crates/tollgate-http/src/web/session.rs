@@ -21,6 +21,7 @@ use tollgate_domain::{
 };
 use tollgate_store::NonceKind;
 
+use super::pages::read_pairs;
 use super::{Page, TOKENS_PATH, WebError, html, secure_headers, views};
 use crate::auth::Caller;
 use crate::middleware::RequestMeta;
@@ -185,6 +186,13 @@ fn ticket_error(error: SignInError) -> WebError {
     })
 }
 
+fn field(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
+}
+
 fn query_param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes())
         .find(|(key, _)| key == name)
@@ -235,7 +243,7 @@ fn same_site(req: &HttpRequest) -> bool {
 }
 
 /// `POST /sign-in`: spends the ticket and starts the session.
-pub async fn sign_in(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> Page {
+pub async fn sign_in(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Page {
     async {
         if !same_site(&req) {
             return Err(WebError::Refused(
@@ -244,7 +252,7 @@ pub async fn sign_in(req: HttpRequest, body: web::Bytes, state: web::Data<AppSta
                     .into(),
             ));
         }
-        let ticket = query_param(&String::from_utf8_lossy(&body), "ticket").unwrap_or_default();
+        let ticket = field(&read_pairs(&req, payload).await?, "ticket").unwrap_or_default();
         let now = OffsetDateTime::now_utc();
         let checked = Ticket::verify(&state.keys.ticket, &ticket, now).map_err(ticket_error)?;
         let (user, account) = load_user(&state, checked.user, None)
@@ -289,10 +297,10 @@ pub async fn sign_in(req: HttpRequest, body: web::Bytes, state: web::Data<AppSta
 }
 
 /// `POST /sign-out`: ends the session (CSRF-checked) and clears the cookie.
-pub async fn sign_out(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> Page {
+pub async fn sign_out(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> Page {
     async {
         let signed = signed_in(&req, &state).await?;
-        let csrf = query_param(&String::from_utf8_lossy(&body), "csrf");
+        let csrf = field(&read_pairs(&req, payload).await?, "csrf");
         signed.check_csrf(&state, csrf.as_deref())?;
         let store = state.store.clone();
         let session = signed.session.clone();

@@ -541,7 +541,7 @@ fn plain_http_is_refused_before_credentials() -> TestResult {
 fn trusted_proxy_may_use_plain_http() -> TestResult {
     let options = Options {
         plain: true,
-        trusted_proxies: vec!["127.0.0.1/32".parse()?],
+        trusted_proxies: vec!["127.0.0.1/32".parse()?, "10.0.0.0/8".parse()?],
         ..Options::default()
     };
     each_backend_with(&options, |s| {
@@ -559,7 +559,8 @@ fn trusted_proxy_may_use_plain_http() -> TestResult {
             }
             s.send(builder)?.problem(403, "https-required")?;
         }
-        // With it, served; the client's address is taken from X-Forwarded-For.
+        // With it, served; the client's address is taken from X-Forwarded-For (the right-most
+        // entry that is not a trusted proxy).
         let reply = s.send(
             client
                 .get(format!("{plain}{TOKENS}"))

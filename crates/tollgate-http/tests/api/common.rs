@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use tollgate_audit::{AccountRef, RequestInfo};
 use tollgate_domain::query::{ListQuery, Page};
 use tollgate_domain::{
-    Account, AccountType, DisplayName, Keys, ModuleId, ModuleSet, NewToken, Principal, ServerKey,
-    TokenDescription, TokenId, TokenName, TokenValue, User, Visibility,
+    Account, AccountType, DisplayName, ForwardedHeader, Keys, ModuleId, ModuleSet, NewToken,
+    Principal, ServerKey, TokenDescription, TokenId, TokenName, TokenValue, User, Visibility,
 };
 use tollgate_http::{AppState, Listeners, RevealPolicy, Settings};
 use tollgate_store::testing::TestDatabase;
@@ -118,6 +118,10 @@ pub struct Options {
     pub trusted_proxies: Vec<IpNet>,
     /// `TOLLGATE_REVEAL`.
     pub reveal: RevealPolicy,
+    /// `TOLLGATE_FORWARDED_HEADER`.
+    pub forwarded_header: ForwardedHeader,
+    /// `TOLLGATE_BODY_TIMEOUT` (short, so a slow body is seen in a test).
+    pub body_timeout: Duration,
     /// How long the pool waits for a connection before the database counts as unavailable.
     pub connection_timeout: Duration,
 }
@@ -128,6 +132,8 @@ impl Default for Options {
             plain: false,
             trusted_proxies: Vec::new(),
             reveal: RevealPolicy::Audited,
+            forwarded_header: ForwardedHeader::XForwardedFor,
+            body_timeout: Duration::from_secs(2),
             connection_timeout: Duration::from_secs(5),
         }
     }
@@ -374,6 +380,8 @@ impl Server {
                 trusted_proxies: options.trusted_proxies.clone(),
                 // Longer than the pool's wait, so a write that never began is "unavailable".
                 write_timeout: options.connection_timeout + Duration::from_secs(2),
+                forwarded_header: options.forwarded_header,
+                body_timeout: options.body_timeout,
             },
         )?;
         let gate = Arc::clone(&state.gate);

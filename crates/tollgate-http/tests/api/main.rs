@@ -58,9 +58,13 @@ macro_rules! ensure_eq {
 mod authz;
 mod bad_input;
 mod clients;
+mod bounds;
+mod client_address;
 mod common;
+mod envoy;
 mod gate;
 mod lifecycle;
+mod neutralise;
 mod openapi;
 mod statuses;
 mod tracing;
