@@ -30,8 +30,6 @@ use tollgate_http::require::{Authorized, RequireModule};
 use crate::common::*;
 use crate::statuses::mistyped;
 
-/// How long anything that happens in another thread or process may take.
-
 const AUTHORIZE: &str = "/v1/authorize";
 const INTROSPECT: &str = "/v1/introspect";
 
@@ -912,9 +910,9 @@ fn forward_auth_answers_only_200_401_403() -> TestResult {
         path(
             "dot segments above the root",
             b"/../../public/v1/billing",
-            200,
+            403,
         );
-        path("single dots", b"/public/./v1/./billing/.", 200);
+        path("single dots", b"/public/./v1/./billing/.", 403);
         path(
             "encoded dot segments out",
             b"/public/v1/billing/%2e%2e/helpdesk/x",
@@ -1053,7 +1051,7 @@ fn forward_auth_answers_only_200_401_403() -> TestResult {
         path(
             "8 KB of dot segments",
             format!("/{}public/v1/billing", "../".repeat(2800)).as_bytes(),
-            200,
+            403,
         );
         path("outside /public/v1", b"/private/v1/billing", 403);
         path("another version", b"/public/v2/billing", 403);

@@ -57,9 +57,9 @@ macro_rules! ensure_eq {
 
 mod authz;
 mod bad_input;
-mod clients;
 mod bounds;
 mod client_address;
+mod clients;
 mod common;
 mod envoy;
 mod gate;
