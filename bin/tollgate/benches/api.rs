@@ -71,6 +71,8 @@ fn start(url: &str) -> Result<Server, Error> {
                         .map_err(|e| StoreError::Database(e.to_string()))?,
                     description: TokenDescription::default(),
                     modules: modules.clone(),
+                    expires_at: None,
+                    self_rotate: false,
                 },
                 secret,
             ))

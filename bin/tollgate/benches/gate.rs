@@ -140,6 +140,8 @@ fn fixture(url: &str, count: usize) -> Result<Fixture, Error> {
                         .map_err(|e| StoreError::Database(e.to_string()))?,
                     description: TokenDescription::default(),
                     modules: modules.clone(),
+                    expires_at: None,
+                    self_rotate: false,
                 },
                 secret,
             ))

@@ -248,6 +248,8 @@ pub fn create_token(
                 name: name.clone(),
                 description: TokenDescription::default(),
                 modules: modules.clone(),
+                expires_at: None,
+                self_rotate: false,
             },
             secret,
         ))

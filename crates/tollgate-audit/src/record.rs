@@ -415,6 +415,8 @@ mod tests {
                 modules: [ModuleId::from_number(1756).unwrap_or_else(|| unreachable!())]
                     .into_iter()
                     .collect(),
+                expires_at: None,
+                self_rotate: false,
             },
             jane(),
             datetime!(2026-11-28 10:00:00.123456 UTC),

@@ -44,6 +44,8 @@ fn setup() -> Option<Fixture> {
                     .into_iter()
                     .collect(),
                 revision: 1,
+                expires_at: None,
+                previous: None,
             },
         );
         headers.push(format!("Bearer {}", value.expose_secret()));

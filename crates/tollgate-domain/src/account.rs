@@ -112,6 +112,8 @@ pub struct Account {
     pub status: AccountStatus,
     /// The modules its tokens may be given.
     pub modules: ModuleSet,
+    /// Its rules for token lifetimes (set by the operator).
+    pub token_policy: crate::lifetime::TokenPolicy,
 }
 
 /// A person in one account.

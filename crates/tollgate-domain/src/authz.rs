@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 
+use time::OffsetDateTime;
+
 use crate::account::{AccountStatus, AccountType};
 use crate::id::{AccountId, TokenId};
 use crate::module::{Catalog, Module, ModuleSet};
@@ -34,6 +36,20 @@ pub struct TokenView {
     pub modules: ModuleSet,
     /// Revision the view was read at.
     pub revision: u32,
+    /// When it stops authenticating.
+    pub expires_at: Option<OffsetDateTime>,
+    /// The value before the latest rotation: accepted until its grace ends, then recognised as
+    /// retired.
+    pub previous: Option<PreviousValue>,
+}
+
+/// The value a rotation replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousValue {
+    /// Its verification hash.
+    pub hash: TokenHash,
+    /// Until when it still works (`None`: retired at once).
+    pub until: Option<OffsetDateTime>,
 }
 
 /// How the request reached Tollgate.
@@ -82,6 +98,8 @@ pub enum RefusalReason {
     Stale,
     /// Not cached, and the database is unreachable (the circuit breaker is open).
     Unreachable,
+    /// The right value of a token whose `expiresAt` has passed (refused like an unknown one).
+    Expired,
 }
 
 impl RefusalReason {
@@ -94,7 +112,8 @@ impl RefusalReason {
             | Self::UnknownToken
             | Self::Failed(_)
             | Self::Stale
-            | Self::Unreachable => RefusalKind::Unauthenticated,
+            | Self::Unreachable
+            | Self::Expired => RefusalKind::Unauthenticated,
             Self::InsecureTransport
             | Self::BadPath
             | Self::PathNotGranted
@@ -119,6 +138,7 @@ impl RefusalReason {
             Self::AccountTypeNotAllowed => "account-type-not-allowed",
             Self::Stale => "stale-entry",
             Self::Unreachable => "database-unreachable",
+            Self::Expired => "expired",
         }
     }
 }
@@ -349,19 +369,33 @@ pub struct Grant<'v> {
     pub module: Option<&'v Module>,
 }
 
-/// Checks a presented value against the stored view of the token it names. The secret is
-/// compared first (in constant time), so a wrong secret is reported as such whatever the
-/// token's state.
+/// Checks a presented value against the stored view of the token it names, at `now`. The
+/// secret is compared first (in constant time; the previous value's hash only when the current
+/// one does not match), so a wrong secret is reported as such whatever the token's state; a
+/// retired value is told apart from a wrong one. Then expiry (refused like an unknown token),
+/// then the state.
 pub fn authenticate<'v>(
     presented: &PresentedToken<'_>,
     view: Option<&'v TokenView>,
     key: &HashKey,
+    now: OffsetDateTime,
 ) -> Result<&'v TokenView, RefusalReason> {
     let view = view
         .filter(|view| view.id == presented.id())
         .ok_or(RefusalReason::UnknownToken)?;
     if !key.verify(presented.expose_secret(), &view.hash) {
-        return Err(RefusalReason::Failed(FailureReason::WrongSecret));
+        let previous = view
+            .previous
+            .as_ref()
+            .filter(|previous| key.verify(presented.expose_secret(), &previous.hash));
+        match previous {
+            Some(previous) if previous.until.is_some_and(|until| now < until) => {}
+            Some(_) => return Err(RefusalReason::Failed(FailureReason::RetiredValue)),
+            None => return Err(RefusalReason::Failed(FailureReason::WrongSecret)),
+        }
+    }
+    if view.expires_at.is_some_and(|at| now >= at) {
+        return Err(RefusalReason::Expired);
     }
     match (view.status, view.account_status) {
         (TokenStatus::Disabled, _) => Err(RefusalReason::Failed(FailureReason::Disabled)),
@@ -409,13 +443,14 @@ pub fn authorize<'v>(
     lookup: impl FnOnce(TokenId) -> Option<&'v TokenView>,
     key: &HashKey,
     catalog: &'v Catalog,
+    now: OffsetDateTime,
 ) -> Result<Grant<'v>, RefusalReason> {
     if transport == Transport::Http {
         return Err(RefusalReason::InsecureTransport);
     }
     let header = authorization.ok_or(RefusalReason::MissingCredential)?;
     let presented = PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
-    let token = authenticate(&presented, lookup(presented.id()), key)?;
+    let token = authenticate(&presented, lookup(presented.id()), key, now)?;
     let path = path
         .and_then(|path| RequestPath::parse(path).ok())
         .ok_or(RefusalReason::BadPath)?;
@@ -562,6 +597,8 @@ mod tests {
             hash: keys.hash.hash(value.expose_secret()),
             modules: [module(1102), module(1104)].into_iter().collect(),
             revision: 1,
+            expires_at: None,
+            previous: None,
         };
         Fixture {
             keys,
@@ -585,8 +622,60 @@ mod tests {
             |id| (id == view.id).then_some(view),
             &fixture.keys.hash,
             &fixture.catalog,
+            NOW,
         )
         .map(|grant| grant.module.map(|m| m.code.to_string()))
+    }
+
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-12-01 12:00 UTC);
+
+    /// Expiry at its boundary, and a rotation's previous value during and after its grace.
+    #[test]
+    fn expiry_and_grace_at_their_boundaries() {
+        let f = fixture();
+        let milli = time::Duration::milliseconds(1);
+        let check = |view: &TokenView, value: &str, now: OffsetDateTime| {
+            let presented = PresentedToken::parse(value).unwrap_or_else(|_| unreachable!());
+            authenticate(&presented, Some(view), &f.keys.hash, now).map(|_| ())
+        };
+        let current = f.value.expose_secret();
+        let mut view = f.view.clone();
+        view.expires_at = Some(NOW);
+        assert_eq!(check(&view, current, NOW - milli), Ok(()));
+        assert_eq!(check(&view, current, NOW), Err(RefusalReason::Expired));
+        assert_eq!(
+            RefusalReason::Expired.kind(),
+            RefusalKind::Unauthenticated,
+            "refused like an unknown token"
+        );
+        // Rotated: the old value works until the grace ends, then is retired.
+        let mut rng = StdRng::seed_from_u64(10);
+        let new = TokenValue::generate(view.id, &mut rng);
+        let mut rotated = f.view.clone();
+        rotated.hash = f.keys.hash.hash(new.expose_secret());
+        rotated.previous = Some(PreviousValue {
+            hash: f.view.hash.clone(),
+            until: Some(NOW),
+        });
+        assert_eq!(check(&rotated, new.expose_secret(), NOW), Ok(()));
+        assert_eq!(check(&rotated, current, NOW - milli), Ok(()));
+        assert_eq!(
+            check(&rotated, current, NOW),
+            Err(RefusalReason::Failed(FailureReason::RetiredValue))
+        );
+        rotated.previous = Some(PreviousValue {
+            hash: f.view.hash.clone(),
+            until: None,
+        });
+        assert_eq!(
+            check(&rotated, current, NOW - milli),
+            Err(RefusalReason::Failed(FailureReason::RetiredValue))
+        );
+        let other = TokenValue::generate(view.id, &mut rng);
+        assert_eq!(
+            check(&rotated, other.expose_secret(), NOW),
+            Err(RefusalReason::Failed(FailureReason::WrongSecret))
+        );
     }
 
     type Case<'a> = (

@@ -6,7 +6,8 @@
 //! - [`id`]: the typed ids of SPEC §1.
 //! - [`values`]: validated values (`TokenName`, `TokenDescription`, …) and field errors.
 //! - [`account`], [`module`]: accounts, users, the module catalog, scope rules, path routing.
-//! - [`token`]: the token aggregate and its state machine, producing audit events.
+//! - [`token`]: the token aggregate and its state machine, producing audit events;
+//!   [`lifetime`]: account lifetime policies and grace periods.
 //! - [`secret`]: token values (generation, checksum, parsing), the purpose keys, hashing,
 //!   sealing, constant-time comparison.
 //! - [`authz`]: the request authorization decision (the hot path), path normalisation.
@@ -21,6 +22,7 @@ pub mod account;
 pub mod authz;
 pub mod forwarded;
 pub mod id;
+pub mod lifetime;
 pub mod listing;
 pub mod module;
 pub mod permission;
@@ -39,8 +41,9 @@ pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibili
 pub use secret::{
     HashKey, Keys, MacKey, PresentedToken, SealKey, ServerKey, TokenHash, TokenValue,
 };
+pub use lifetime::TokenPolicy;
 pub use token::{
-    Change, EventKind, FailureReason, NewToken, Principal, Stamp, Token, TokenEvent, TokenParts,
-    TokenPatch, TokenStatus, TransitionError,
+    Change, EventKind, FailureReason, NewToken, Principal, ShownStatus, Stamp, Token, TokenEvent,
+    TokenParts, TokenPatch, TokenStatus, TransitionError,
 };
 pub use values::{DisplayName, FieldError, TokenDescription, TokenName, ValidationErrors};

@@ -11,6 +11,13 @@
 //! ```
 //! Every accepted change raises `revision` by one and returns the event it produced, for the
 //! audit trail. A request that changes nothing produces no event and keeps the revision.
+//!
+//! Beside the state (SPEC §9): an optional `expiresAt` (past it an Active token reads
+//! `Expired` and authenticates like an unknown one; see [`Token::shown_status`]), rotation with
+//! a grace period for the previous value, and `compromised` (reported leaked: disabled, and not
+//! enabled again until rotated). Events that raise `revision`: created, updated, enabled,
+//! disabled, deleted, icon-changed, rotated, leak-reported; those that do not: revealed,
+//! authentication-failed, expired, ip-refused.
 
 use std::fmt;
 
@@ -156,6 +163,13 @@ pub enum EventKind {
     IconChanged,
     /// The token's id was presented while disabled, deleted, or with a wrong secret.
     AuthenticationFailed(FailureReason),
+    /// Its `expiresAt` passed (written once per expiry instant by the sweep).
+    Expired,
+    /// A new value was issued; the previous one works until the grace ends.
+    Rotated,
+    /// Its value was reported leaked: disabled and compromised (or, for a grace value, the
+    /// grace ended).
+    LeakReported,
 }
 
 /// Why a known token id failed to authenticate.
@@ -169,6 +183,8 @@ pub enum FailureReason {
     Deleted,
     /// The token's account is Disabled.
     AccountDisabled,
+    /// A value retired by a rotation (its grace is over).
+    RetiredValue,
 }
 
 impl FailureReason {
@@ -179,6 +195,7 @@ impl FailureReason {
             Self::Disabled => "token-disabled",
             Self::Deleted => "token-deleted",
             Self::AccountDisabled => "account-disabled",
+            Self::RetiredValue => "retired-value",
         }
     }
 }
@@ -195,6 +212,9 @@ impl EventKind {
             Self::Revealed => "revealed",
             Self::IconChanged => "icon-changed",
             Self::AuthenticationFailed(_) => "authentication-failed",
+            Self::Expired => "expired",
+            Self::Rotated => "rotated",
+            Self::LeakReported => "leak-reported",
         }
     }
 }
@@ -237,6 +257,34 @@ pub enum Change {
         /// After.
         after: bool,
     },
+    /// When it expires (`None`: never).
+    ExpiresAt {
+        /// Before.
+        before: Option<OffsetDateTime>,
+        /// After.
+        after: Option<OffsetDateTime>,
+    },
+    /// Whether it may rotate itself.
+    SelfRotate {
+        /// Before.
+        before: bool,
+        /// After.
+        after: bool,
+    },
+    /// Until when the previous value works (`None`: it does not).
+    Grace {
+        /// Before.
+        before: Option<OffsetDateTime>,
+        /// After.
+        after: Option<OffsetDateTime>,
+    },
+    /// Whether it was reported leaked.
+    Compromised {
+        /// Before.
+        before: bool,
+        /// After.
+        after: bool,
+    },
 }
 
 /// What an operation did, for the audit trail.
@@ -266,6 +314,12 @@ pub enum TransitionError {
     /// `disable` on a Disabled token.
     #[error("the token is already disabled")]
     AlreadyDisabled,
+    /// `enable` on a token reported leaked and not rotated since.
+    #[error("the token's value was reported leaked: rotate it before enabling it")]
+    Compromised,
+    /// `enable` on a token whose `expiresAt` has passed.
+    #[error("the token has expired: give it a later expiresAt before enabling it")]
+    Expired,
     /// The caller edited an older revision.
     #[error("the token is at revision {current}, not {expected}")]
     StaleRevision {
@@ -289,6 +343,10 @@ pub struct NewToken {
     pub description: TokenDescription,
     /// Its scope (validated against the catalog and the actor beforehand).
     pub modules: ModuleSet,
+    /// When it expires (validated against the account's policy beforehand).
+    pub expires_at: Option<OffsetDateTime>,
+    /// May it rotate itself?
+    pub self_rotate: bool,
 }
 
 /// A partial edit (`PUT`): absent fields stay as they are.
@@ -300,6 +358,10 @@ pub struct TokenPatch {
     pub description: Option<TokenDescription>,
     /// New module set.
     pub modules: Option<ModuleSet>,
+    /// New expiry: `Some(None)` clears it (validated beforehand).
+    pub expires_at: Option<Option<OffsetDateTime>>,
+    /// May it rotate itself (an administrator's choice).
+    pub self_rotate: Option<bool>,
 }
 
 /// Every field of a stored token, for loading it back (and for the store to write).
@@ -325,6 +387,33 @@ pub struct TokenParts {
     pub last_access_at: Option<OffsetDateTime>,
     /// Latest lifecycle events.
     pub milestones: Milestones,
+    /// When it stops authenticating (`None`: never).
+    pub expires_at: Option<OffsetDateTime>,
+    /// May it rotate itself?
+    pub self_rotate: bool,
+    /// Reported leaked, and not rotated since.
+    pub compromised: bool,
+    /// Until when the value before the latest rotation still works.
+    pub previous_value_expires_at: Option<OffsetDateTime>,
+}
+
+/// The status a token shows: its state, or `Expired` for an Active token past `expiresAt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShownStatus {
+    /// The stored state.
+    Stored(TokenStatus),
+    /// Stored Active, and now ≥ `expiresAt`.
+    Expired,
+}
+
+impl ShownStatus {
+    /// `Active`, `Disabled`, `Deleted` or `Expired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stored(status) => status.as_str(),
+            Self::Expired => "Expired",
+        }
+    }
 }
 
 /// An API token (without its secret material, which lives apart: see `secret`).
@@ -352,6 +441,10 @@ impl Token {
                 disabled: None,
                 deleted: None,
             },
+            expires_at: new.expires_at.map(to_millis),
+            self_rotate: new.self_rotate,
+            compromised: false,
+            previous_value_expires_at: None,
         });
         let event = TokenEvent {
             kind: EventKind::Created,
@@ -408,6 +501,30 @@ impl Token {
         &self.0.modules
     }
 
+    /// When it expires.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        self.0.expires_at
+    }
+
+    /// Has `expiresAt` passed at `now`?
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.0.expires_at.is_some_and(|at| now >= at)
+    }
+
+    /// The status it shows at `now`: `Expired` for an Active token past `expiresAt`.
+    pub fn shown_status(&self, now: OffsetDateTime) -> ShownStatus {
+        if self.0.status == TokenStatus::Active && self.is_expired(now) {
+            ShownStatus::Expired
+        } else {
+            ShownStatus::Stored(self.0.status)
+        }
+    }
+
+    /// Until when the previous value works, if it still does at `now`.
+    pub fn grace_until(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.0.previous_value_expires_at.filter(|end| now < *end)
+    }
+
     fn ensure_not_deleted(&self) -> Result<(), TransitionError> {
         if self.0.status == TokenStatus::Deleted {
             return Err(TransitionError::Deleted);
@@ -428,9 +545,13 @@ impl Token {
         match kind {
             EventKind::Updated | EventKind::IconChanged => milestones.updated = stamp,
             EventKind::Enabled => milestones.enabled = stamp,
-            EventKind::Disabled => milestones.disabled = stamp,
+            EventKind::Disabled | EventKind::LeakReported => milestones.disabled = stamp,
             EventKind::Deleted => milestones.deleted = stamp,
-            EventKind::Created | EventKind::Revealed | EventKind::AuthenticationFailed(_) => {}
+            EventKind::Rotated => milestones.updated = stamp,
+            EventKind::Created
+            | EventKind::Revealed
+            | EventKind::AuthenticationFailed(_)
+            | EventKind::Expired => {}
         }
         TokenEvent {
             kind,
@@ -498,6 +619,24 @@ impl Token {
                 after: modules,
             });
         }
+        if let Some(expires_at) = patch
+            .expires_at
+            .map(|at| at.map(to_millis))
+            .filter(|at| *at != self.0.expires_at)
+        {
+            let before = std::mem::replace(&mut self.0.expires_at, expires_at);
+            changes.push(Change::ExpiresAt {
+                before,
+                after: expires_at,
+            });
+        }
+        if let Some(self_rotate) = patch.self_rotate.filter(|on| *on != self.0.self_rotate) {
+            self.0.self_rotate = self_rotate;
+            changes.push(Change::SelfRotate {
+                before: !self_rotate,
+                after: self_rotate,
+            });
+        }
         if changes.is_empty() {
             return Ok(None);
         }
@@ -518,6 +657,8 @@ impl Token {
         match self.0.status {
             TokenStatus::Deleted => Err(TransitionError::Deleted),
             TokenStatus::Active => Err(TransitionError::AlreadyActive),
+            TokenStatus::Disabled if self.0.compromised => Err(TransitionError::Compromised),
+            TokenStatus::Disabled if self.is_expired(now) => Err(TransitionError::Expired),
             TokenStatus::Disabled => {
                 Ok(self.set_status(TokenStatus::Active, EventKind::Enabled, by, now))
             }
@@ -621,6 +762,92 @@ impl Token {
             by,
             revision: self.0.revision,
         })
+    }
+
+    /// A new value: the current one becomes the previous, working until `grace_until` (none:
+    /// retired at once); a value retired before is forgotten (at most two are valid). A
+    /// compromised token is no longer compromised (its leaked value is retired). `expiresAt`
+    /// stays. The store swaps the secret material in the same transaction.
+    pub fn rotate(
+        &mut self,
+        grace_until: Option<OffsetDateTime>,
+        expected_revision: Option<u32>,
+        by: Principal,
+        now: OffsetDateTime,
+    ) -> Result<TokenEvent, TransitionError> {
+        self.ensure_not_deleted()?;
+        if let Some(expected) = expected_revision
+            && expected != self.0.revision
+        {
+            return Err(TransitionError::StaleRevision {
+                expected,
+                current: self.0.revision,
+            });
+        }
+        let grace = grace_until.map(to_millis);
+        let mut changes = vec![Change::Grace {
+            before: self.0.previous_value_expires_at,
+            after: grace,
+        }];
+        self.0.previous_value_expires_at = grace;
+        if self.0.compromised {
+            self.0.compromised = false;
+            changes.push(Change::Compromised {
+                before: true,
+                after: false,
+            });
+        }
+        Ok(self.record(EventKind::Rotated, changes, by, to_millis(now)))
+    }
+
+    /// Its value was reported leaked (by Tollgate itself, processing a report). The current
+    /// value: disabled (when Active) and compromised. The previous value during its grace:
+    /// the grace ends. `None` when there is nothing to do (deleted; already compromised and
+    /// disabled; a grace already over).
+    pub fn leak_reported(&mut self, previous_value: bool, now: OffsetDateTime) -> Option<TokenEvent> {
+        if self.0.status == TokenStatus::Deleted {
+            return None;
+        }
+        let at = to_millis(now);
+        let mut changes = Vec::new();
+        if previous_value {
+            self.grace_until(at)?;
+            changes.push(Change::Grace {
+                before: self.0.previous_value_expires_at,
+                after: None,
+            });
+            self.0.previous_value_expires_at = None;
+        } else {
+            if self.0.status == TokenStatus::Active {
+                changes.push(Change::Status {
+                    before: TokenStatus::Active,
+                    after: TokenStatus::Disabled,
+                });
+                self.0.status = TokenStatus::Disabled;
+            }
+            if !self.0.compromised {
+                self.0.compromised = true;
+                changes.push(Change::Compromised {
+                    before: false,
+                    after: true,
+                });
+            }
+            if changes.is_empty() {
+                return None;
+            }
+        }
+        Some(self.record(EventKind::LeakReported, changes, Principal::System, at))
+    }
+
+    /// Its `expiresAt` passed (the sweep's record). No state change and no new revision.
+    pub fn expired(&self, now: OffsetDateTime) -> TokenEvent {
+        TokenEvent {
+            kind: EventKind::Expired,
+            changes: Vec::new(),
+            at: to_millis(now),
+            by: Principal::System,
+            revision: self.0.revision,
+        }
     }
 
     /// A failed authentication with this token's id. No state change.

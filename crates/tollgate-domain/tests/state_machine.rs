@@ -38,6 +38,8 @@ fn new_token() -> Token {
             name: name("CRM robot"),
             description: TokenDescription::default(),
             modules: modules(&[1756, 1104]),
+            expires_at: None,
+            self_rotate: false,
         },
         jane(),
         NOW,
@@ -193,6 +195,8 @@ fn events_carry_before_and_after() -> Result<(), TransitionError> {
             name: Some(name("ERP robot")),
             description: TokenDescription::parse("Syncs orders").ok(),
             modules: Some(modules(&[1756])),
+            expires_at: None,
+            self_rotate: None,
         },
         Some(1),
         jane(),
@@ -340,4 +344,80 @@ proptest! {
         }
         prop_assert_eq!(token.revision(), accepted_changes + 1);
     }
+}
+
+/// SPEC §9: expiry shows `Expired` (derived, no new revision), an expired or a compromised
+/// Disabled token is not enabled again, rotation ends a compromise and keeps `expiresAt`, a
+/// leak report disables (or ends a grace), and the events that raise `revision` do.
+#[test]
+fn expiry_rotation_and_leak_reports() {
+    use time::Duration;
+    let mut token = new_token();
+    let later = NOW + Duration::days(1);
+    let event = token
+        .update(
+            TokenPatch {
+                expires_at: Some(Some(later)),
+                ..TokenPatch::default()
+            },
+            None,
+            jane(),
+            NOW,
+        )
+        .unwrap_or_else(|_| unreachable!())
+        .unwrap_or_else(|| unreachable!());
+    assert!(matches!(event.changes.as_slice(), [Change::ExpiresAt { .. }]));
+    assert_eq!(token.revision(), 2);
+    assert_eq!(token.shown_status(NOW).as_str(), "Active");
+    assert_eq!(token.shown_status(later).as_str(), "Expired");
+    let expired = token.expired(later);
+    assert_eq!((expired.kind, expired.revision), (EventKind::Expired, 2));
+    assert_eq!(token.revision(), 2, "an expiry raises no revision");
+    // Disabled after expiry: enable is refused until a later expiresAt is set.
+    token.disable(jane(), later).unwrap_or_else(|_| unreachable!());
+    assert_eq!(token.enable(jane(), later), Err(TransitionError::Expired));
+    token
+        .update(
+            TokenPatch {
+                expires_at: Some(Some(later + Duration::days(1))),
+                ..TokenPatch::default()
+            },
+            None,
+            jane(),
+            later,
+        )
+        .unwrap_or_else(|_| unreachable!());
+    assert!(token.enable(jane(), later).is_ok());
+
+    // A leak report: disabled and compromised; enable refused until rotated.
+    let revision = token.revision();
+    let leaked = token
+        .leak_reported(false, later)
+        .unwrap_or_else(|| unreachable!());
+    assert_eq!(leaked.kind, EventKind::LeakReported);
+    assert_eq!(token.status(), TokenStatus::Disabled);
+    assert_eq!(token.revision(), revision + 1);
+    assert!(token.leak_reported(false, later).is_none(), "once");
+    assert_eq!(token.enable(jane(), later), Err(TransitionError::Compromised));
+    let expires = token.expires_at();
+    let grace = later + Duration::hours(1);
+    let rotated = token
+        .rotate(Some(grace), Some(token.revision()), jane(), later)
+        .unwrap_or_else(|_| unreachable!());
+    assert_eq!(rotated.kind, EventKind::Rotated);
+    assert!(!token.parts().compromised);
+    assert_eq!(token.expires_at(), expires, "rotation keeps expiresAt");
+    assert_eq!(token.grace_until(later), Some(tollgate_domain::token::to_millis(grace)));
+    assert!(token.enable(jane(), later).is_ok());
+    // A stale revision is refused; a leaked grace value only ends the grace.
+    assert!(matches!(
+        token.rotate(None, Some(1), jane(), later),
+        Err(TransitionError::StaleRevision { .. })
+    ));
+    token
+        .leak_reported(true, later)
+        .unwrap_or_else(|| unreachable!());
+    assert_eq!(token.status(), TokenStatus::Active);
+    assert_eq!(token.grace_until(later), None);
+    assert!(token.leak_reported(true, later).is_none(), "no grace left to end");
 }

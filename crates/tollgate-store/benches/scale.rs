@@ -196,6 +196,8 @@ fn main() -> Result<(), Error> {
                         .map_err(|e| StoreError::Database(e.to_string()))?,
                     description: TokenDescription::default(),
                     modules: [module].into_iter().collect(),
+                    expires_at: None,
+                    self_rotate: false,
                 },
                 NewSecret {
                     hash: keys.hash.hash(value.expose_secret()),

@@ -480,7 +480,7 @@ impl Gate {
         let presented =
             PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
         let now = OffsetDateTime::now_utc();
-        match authz::authenticate(&presented, entry.map(|e| &e.view), &self.key) {
+        match authz::authenticate(&presented, entry.map(|e| &e.view), &self.key, now) {
             Ok(_) => {
                 let entry = entry.cloned().ok_or(RefusalReason::UnknownToken)?;
                 self.writes.record_use(entry.view.id, now);

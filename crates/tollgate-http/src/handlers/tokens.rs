@@ -237,6 +237,8 @@ pub async fn create_token(
                         name: name.clone(),
                         description: description.clone(),
                         modules: scope.clone(),
+                        expires_at: None,
+                        self_rotate: false,
                     },
                     secret,
                 ))
@@ -513,6 +515,8 @@ pub async fn update_token(
         name,
         description,
         modules,
+        expires_at: None,
+        self_rotate: None,
     };
     let revision = body.revision;
     change_token(

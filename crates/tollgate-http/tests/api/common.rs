@@ -502,6 +502,8 @@ impl Server {
                         name: name.clone(),
                         description: TokenDescription::default(),
                         modules: modules.clone(),
+                        expires_at: None,
+                        self_rotate: false,
                     },
                     secret,
                 ))

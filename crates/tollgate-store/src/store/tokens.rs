@@ -474,6 +474,8 @@ impl Store {
             hash: TokenHash { key_id, digest },
             modules: stored.token.modules().clone(),
             revision: stored.token.revision(),
+            expires_at: None,
+            previous: None,
         }))
     }
 

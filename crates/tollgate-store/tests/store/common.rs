@@ -167,6 +167,8 @@ pub fn create_token_at(
                         name: name.clone(),
                         description: TokenDescription::default(),
                         modules: modules(scope),
+                        expires_at: None,
+                        self_rotate: false,
                     },
                     secret,
                 ))
