@@ -32,7 +32,10 @@ pub fn keys_written() -> Vec<String> {
             | EventKind::Deleted
             | EventKind::Revealed
             | EventKind::IconChanged
-            | EventKind::AuthenticationFailed(_) => {}
+            | EventKind::AuthenticationFailed(_)
+            | EventKind::Expired
+            | EventKind::Rotated
+            | EventKind::LeakReported => {}
         }
     }
     listed(EventKind::Created);
@@ -45,6 +48,9 @@ pub fn keys_written() -> Vec<String> {
         EventKind::Revealed,
         EventKind::IconChanged,
         EventKind::AuthenticationFailed(FailureReason::WrongSecret),
+        EventKind::Expired,
+        EventKind::Rotated,
+        EventKind::LeakReported,
     ]
     .into_iter()
     .map(event_key)

@@ -304,6 +304,18 @@ fn details(event: &TokenEvent) -> Map<String, Value> {
                 ("status", json!(before.as_str()), json!(after.as_str()))
             }
             Change::Icon { before, after } => ("icon", json!(before), json!(after)),
+            Change::ExpiresAt { before, after } => (
+                "expiresAt",
+                json!(before.map(format_timestamp)),
+                json!(after.map(format_timestamp)),
+            ),
+            Change::SelfRotate { before, after } => ("selfRotate", json!(before), json!(after)),
+            Change::Grace { before, after } => (
+                "previousValueExpiresAt",
+                json!(before.map(format_timestamp)),
+                json!(after.map(format_timestamp)),
+            ),
+            Change::Compromised { before, after } => ("compromised", json!(before), json!(after)),
         };
         details.insert(
             field.to_owned(),
@@ -331,6 +343,10 @@ fn summary(event: &TokenEvent, token: &Token) -> String {
                     Change::Modules { .. } => "modules",
                     Change::Status { .. } => "status",
                     Change::Icon { .. } => "icon",
+                    Change::ExpiresAt { .. } => "expiresAt",
+                    Change::SelfRotate { .. } => "selfRotate",
+                    Change::Grace { .. } => "previousValueExpiresAt",
+                    Change::Compromised { .. } => "compromised",
                 })
                 .collect();
             format!("{actor} updated {object}: {}", fields.join(", "))
@@ -356,8 +372,38 @@ fn summary(event: &TokenEvent, token: &Token) -> String {
                 tollgate_domain::FailureReason::Disabled => "the token is disabled",
                 tollgate_domain::FailureReason::Deleted => "the token is deleted",
                 tollgate_domain::FailureReason::AccountDisabled => "the account is disabled",
+                tollgate_domain::FailureReason::RetiredValue => {
+                    "a value retired by a rotation was presented"
+                }
             };
             format!("Authentication failed for {object}: {why}")
+        }
+        EventKind::Expired => format!("{object} expired"),
+        EventKind::Rotated => {
+            let grace = event.changes.iter().find_map(|change| match change {
+                Change::Grace { after, .. } => *after,
+                _ => None,
+            });
+            match grace {
+                Some(until) => format!(
+                    "{actor} rotated {object}; the previous value works until {}",
+                    format_timestamp(until)
+                ),
+                None => format!("{actor} rotated {object}; the previous value was retired at once"),
+            }
+        }
+        EventKind::LeakReported => {
+            let grace_ended = event
+                .changes
+                .iter()
+                .any(|change| matches!(change, Change::Grace { after: None, .. }));
+            if grace_ended {
+                format!(
+                    "The previous value of {object} was reported leaked; its grace period ended"
+                )
+            } else {
+                format!("A value of {object} was reported leaked; the token was disabled")
+            }
         }
     }
 }

@@ -59,6 +59,7 @@ fn decision(c: &mut Criterion) {
     };
     let path = "/public/v1/commerce/orders/ORD-1234-5678?select=+lines";
     let mut next = 0usize;
+    let now = time::OffsetDateTime::now_utc();
     c.bench_function("authorize (parse + verify + decide)", |b| {
         b.iter(|| {
             next = (next + 1) % headers.len();
@@ -69,6 +70,7 @@ fn decision(c: &mut Criterion) {
                 |id| views.get(&id),
                 &keys.hash,
                 &catalog,
+                now,
             );
             black_box(decision.is_ok())
         })

@@ -36,12 +36,12 @@ pub use account::{Account, AccountStatus, AccountType, User};
 pub use authz::{Grant, PathError, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
 pub use forwarded::{ForwardedHeader, client_address};
 pub use id::{AccountId, AuditId, Id, IdParseError, ModuleId, TokenId, UserId};
+pub use lifetime::TokenPolicy;
 pub use module::{Catalog, Module, ModuleSet, WellKnown};
 pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibility};
 pub use secret::{
     HashKey, Keys, MacKey, PresentedToken, SealKey, ServerKey, TokenHash, TokenValue,
 };
-pub use lifetime::TokenPolicy;
 pub use token::{
     Change, EventKind, FailureReason, NewToken, Principal, ShownStatus, Stamp, Token, TokenEvent,
     TokenParts, TokenPatch, TokenStatus, TransitionError,

@@ -88,7 +88,10 @@ mod tests {
         assert!(strict.check(Some(now + Duration::days(30)), now).is_ok());
         assert!(
             strict
-                .check(Some(now + Duration::days(30) + Duration::milliseconds(1)), now)
+                .check(
+                    Some(now + Duration::days(30) + Duration::milliseconds(1)),
+                    now
+                )
                 .is_err()
         );
     }

@@ -804,7 +804,11 @@ impl Token {
     /// value: disabled (when Active) and compromised. The previous value during its grace:
     /// the grace ends. `None` when there is nothing to do (deleted; already compromised and
     /// disabled; a grace already over).
-    pub fn leak_reported(&mut self, previous_value: bool, now: OffsetDateTime) -> Option<TokenEvent> {
+    pub fn leak_reported(
+        &mut self,
+        previous_value: bool,
+        now: OffsetDateTime,
+    ) -> Option<TokenEvent> {
         if self.0.status == TokenStatus::Deleted {
             return None;
         }

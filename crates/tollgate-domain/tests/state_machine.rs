@@ -366,7 +366,10 @@ fn expiry_rotation_and_leak_reports() {
         )
         .unwrap_or_else(|_| unreachable!())
         .unwrap_or_else(|| unreachable!());
-    assert!(matches!(event.changes.as_slice(), [Change::ExpiresAt { .. }]));
+    assert!(matches!(
+        event.changes.as_slice(),
+        [Change::ExpiresAt { .. }]
+    ));
     assert_eq!(token.revision(), 2);
     assert_eq!(token.shown_status(NOW).as_str(), "Active");
     assert_eq!(token.shown_status(later).as_str(), "Expired");
@@ -374,7 +377,9 @@ fn expiry_rotation_and_leak_reports() {
     assert_eq!((expired.kind, expired.revision), (EventKind::Expired, 2));
     assert_eq!(token.revision(), 2, "an expiry raises no revision");
     // Disabled after expiry: enable is refused until a later expiresAt is set.
-    token.disable(jane(), later).unwrap_or_else(|_| unreachable!());
+    token
+        .disable(jane(), later)
+        .unwrap_or_else(|_| unreachable!());
     assert_eq!(token.enable(jane(), later), Err(TransitionError::Expired));
     token
         .update(
@@ -398,7 +403,10 @@ fn expiry_rotation_and_leak_reports() {
     assert_eq!(token.status(), TokenStatus::Disabled);
     assert_eq!(token.revision(), revision + 1);
     assert!(token.leak_reported(false, later).is_none(), "once");
-    assert_eq!(token.enable(jane(), later), Err(TransitionError::Compromised));
+    assert_eq!(
+        token.enable(jane(), later),
+        Err(TransitionError::Compromised)
+    );
     let expires = token.expires_at();
     let grace = later + Duration::hours(1);
     let rotated = token
@@ -407,7 +415,10 @@ fn expiry_rotation_and_leak_reports() {
     assert_eq!(rotated.kind, EventKind::Rotated);
     assert!(!token.parts().compromised);
     assert_eq!(token.expires_at(), expires, "rotation keeps expiresAt");
-    assert_eq!(token.grace_until(later), Some(tollgate_domain::token::to_millis(grace)));
+    assert_eq!(
+        token.grace_until(later),
+        Some(tollgate_domain::token::to_millis(grace))
+    );
     assert!(token.enable(jane(), later).is_ok());
     // A stale revision is refused; a leaked grace value only ends the grace.
     assert!(matches!(
@@ -419,5 +430,8 @@ fn expiry_rotation_and_leak_reports() {
         .unwrap_or_else(|| unreachable!());
     assert_eq!(token.status(), TokenStatus::Active);
     assert_eq!(token.grace_until(later), None);
-    assert!(token.leak_reported(true, later).is_none(), "no grace left to end");
+    assert!(
+        token.leak_reported(true, later).is_none(),
+        "no grace left to end"
+    );
 }

@@ -10,6 +10,8 @@ diesel::table! {
         account_type -> Text,
         status -> Text,
         created_at -> Timestamp,
+        max_token_lifetime_days -> Nullable<Integer>,
+        require_token_expiry -> Bool,
     }
 }
 
@@ -71,6 +73,45 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         deleted_by_id -> Nullable<Text>,
         deleted_by_name -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        self_rotate -> Bool,
+        compromised -> Bool,
+    }
+}
+
+diesel::table! {
+    token_previous_values (token_id) {
+        token_id -> Text,
+        secret_key_id -> Text,
+        secret_hash -> Binary,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    token_expiry_records (token_id, expires_at) {
+        token_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leak_reports (id) {
+        id -> Text,
+        received_at -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    leak_report_values (report_id, position) {
+        report_id -> Text,
+        position -> Integer,
+        token_id -> Text,
+        secret_key_id -> Text,
+        secret_hash -> Binary,
     }
 }
 
@@ -152,6 +193,9 @@ diesel::joinable!(tokens -> accounts (account_id));
 diesel::joinable!(token_modules -> tokens (token_id));
 diesel::joinable!(token_modules -> modules (module_id));
 diesel::joinable!(token_icons -> tokens (token_id));
+diesel::joinable!(token_previous_values -> tokens (token_id));
+diesel::joinable!(token_expiry_records -> tokens (token_id));
+diesel::joinable!(leak_report_values -> leak_reports (report_id));
 diesel::joinable!(audit_chain_heads -> accounts (account_id));
 diesel::joinable!(audit_records -> accounts (account_id));
 
@@ -163,6 +207,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     tokens,
     token_modules,
     token_icons,
+    token_previous_values,
+    token_expiry_records,
+    leak_reports,
+    leak_report_values,
     audit_chain_heads,
     audit_records,
     change_sequence,

@@ -345,6 +345,7 @@ mod tests {
             account_type: AccountType::Client,
             status,
             modules: ModuleSet::new(),
+            token_policy: Default::default(),
         }
     }
 

@@ -187,6 +187,8 @@ impl Store {
                     account_type: account_type.as_str().to_owned(),
                     status: AccountStatus::Active.as_str().to_owned(),
                     created_at: to_db(now),
+                    max_token_lifetime_days: None,
+                    require_token_expiry: false,
                 })
                 .execute(conn)?;
             diesel::insert_into(audit_chain_heads::table)

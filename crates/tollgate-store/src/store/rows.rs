@@ -46,6 +46,8 @@ pub(crate) struct AccountRow {
     pub account_type: String,
     pub status: String,
     pub created_at: PrimitiveDateTime,
+    pub max_token_lifetime_days: Option<i32>,
+    pub require_token_expiry: bool,
 }
 
 impl AccountRow {
@@ -59,6 +61,15 @@ impl AccountRow {
             status: AccountStatus::parse(&self.status)
                 .ok_or_else(|| corrupt("account status", &self.status))?,
             modules,
+            token_policy: tollgate_domain::TokenPolicy {
+                max_lifetime_days: self
+                    .max_token_lifetime_days
+                    .map(|days| {
+                        u32::try_from(days).map_err(|_| corrupt("lifetime", &days.to_string()))
+                    })
+                    .transpose()?,
+                require_expiry: self.require_token_expiry,
+            },
         })
     }
 }
@@ -127,6 +138,9 @@ pub(crate) struct TokenRow {
     pub deleted_at: Option<PrimitiveDateTime>,
     pub deleted_by_id: Option<String>,
     pub deleted_by_name: Option<String>,
+    pub expires_at: Option<PrimitiveDateTime>,
+    pub self_rotate: bool,
+    pub compromised: bool,
 }
 
 /// The columns a change writes (never the secret hash, the creation stamp or `lastAccessAt`,
@@ -154,6 +168,9 @@ pub(crate) struct TokenChanges {
     pub deleted_at: Option<PrimitiveDateTime>,
     pub deleted_by_id: Option<String>,
     pub deleted_by_name: Option<String>,
+    pub expires_at: Option<PrimitiveDateTime>,
+    pub self_rotate: bool,
+    pub compromised: bool,
 }
 
 type StampColumns = (Option<PrimitiveDateTime>, Option<String>, Option<String>);
@@ -229,6 +246,9 @@ impl TokenChanges {
             deleted_at,
             deleted_by_id,
             deleted_by_name,
+            expires_at: parts.expires_at.map(to_db),
+            self_rotate: parts.self_rotate,
+            compromised: parts.compromised,
         }
     }
 }
@@ -272,10 +292,19 @@ impl TokenRow {
             deleted_at: changes.deleted_at,
             deleted_by_id: changes.deleted_by_id,
             deleted_by_name: changes.deleted_by_name,
+            expires_at: changes.expires_at,
+            self_rotate: changes.self_rotate,
+            compromised: changes.compromised,
         }
     }
 
-    pub(crate) fn to_token(&self, modules: ModuleSet) -> Result<Token, StoreError> {
+    /// The token; `previous_until` is the grace end of the value its latest rotation replaced
+    /// (from `token_previous_values`).
+    pub(crate) fn to_token(
+        &self,
+        modules: ModuleSet,
+        previous_until: Option<OffsetDateTime>,
+    ) -> Result<Token, StoreError> {
         let revision = u32::try_from(self.revision)
             .map_err(|_| corrupt("revision", &self.revision.to_string()))?;
         Ok(Token::from_parts(TokenParts {
@@ -316,6 +345,10 @@ impl TokenRow {
                     self.deleted_by_name.as_ref(),
                 )?,
             },
+            expires_at: self.expires_at.map(from_db),
+            self_rotate: self.self_rotate,
+            compromised: self.compromised,
+            previous_value_expires_at: previous_until,
         }))
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime};
+use tollgate_domain::authz::PreviousValue;
 use tollgate_domain::secret::{KeyId, SealedValue};
 use tollgate_domain::{
     AccountId, EventKind, FailureReason, ModuleId, ModuleSet, NewToken, Token, TokenEvent,
@@ -13,11 +14,13 @@ use tollgate_domain::{
 
 use super::accounts::{account_summaries, account_summary};
 use super::audit::{append_record, lock_head};
-use super::rows::{IconRow, TokenChanges, TokenRow, corrupt, parse_id, to_db};
+use super::rows::{IconRow, TokenChanges, TokenRow, corrupt, from_db, parse_id, to_db};
 use super::{AccountSummary, Context, Store};
 use crate::backend::AnyConnection;
 use crate::error::StoreError;
-use crate::schema::{token_icons, token_modules, tokens};
+use crate::schema::{
+    token_expiry_records, token_icons, token_modules, token_previous_values, tokens,
+};
 use crate::sql::{Bind, Sql, execute};
 
 const ID_ATTEMPTS: usize = 64;
@@ -137,12 +140,68 @@ pub(crate) fn load_token_row(
         .map_err(StoreError::from)
 }
 
+/// The value a token's latest rotation replaced, as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct PreviousRow {
+    pub secret_key_id: String,
+    pub secret_hash: Vec<u8>,
+    pub expires_at: Option<time::PrimitiveDateTime>,
+}
+
+impl PreviousRow {
+    fn into_value(self, token: &str) -> Result<PreviousValue, StoreError> {
+        Ok(PreviousValue {
+            hash: stored_hash(token, &self.secret_key_id, &self.secret_hash)?,
+            until: self.expires_at.map(from_db),
+        })
+    }
+}
+
+fn stored_hash(token: &str, key_id: &str, digest: &[u8]) -> Result<TokenHash, StoreError> {
+    Ok(TokenHash {
+        key_id: KeyId::parse(key_id).ok_or_else(|| corrupt("secret key id", key_id))?,
+        digest: digest
+            .try_into()
+            .map_err(|_| corrupt("secret hash", token))?,
+    })
+}
+
+pub(crate) fn load_previous(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<BTreeMap<String, PreviousRow>, StoreError> {
+    let rows: Vec<(String, String, Vec<u8>, Option<time::PrimitiveDateTime>)> =
+        token_previous_values::table
+            .filter(token_previous_values::token_id.eq_any(ids))
+            .select((
+                token_previous_values::token_id,
+                token_previous_values::secret_key_id,
+                token_previous_values::secret_hash,
+                token_previous_values::expires_at,
+            ))
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(token, secret_key_id, secret_hash, expires_at)| {
+            (
+                token,
+                PreviousRow {
+                    secret_key_id,
+                    secret_hash,
+                    expires_at,
+                },
+            )
+        })
+        .collect())
+}
+
 pub(crate) fn stored_tokens(
     conn: &mut AnyConnection,
     rows: Vec<TokenRow>,
 ) -> Result<Vec<StoredToken>, StoreError> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let mut modules = load_token_modules(conn, &ids)?;
+    let previous = load_previous(conn, &ids)?;
     let mut account_ids: Vec<String> = rows.iter().map(|row| row.account_id.clone()).collect();
     account_ids.sort_unstable();
     account_ids.dedup();
@@ -153,7 +212,10 @@ pub(crate) fn stored_tokens(
             .get(&row.account_id)
             .cloned()
             .ok_or_else(|| corrupt("account", &row.account_id))?;
-        let token = row.to_token(modules.remove(&row.id).unwrap_or_default())?;
+        let previous_until = previous
+            .get(&row.id)
+            .and_then(|p| p.expires_at.map(from_db));
+        let token = row.to_token(modules.remove(&row.id).unwrap_or_default(), previous_until)?;
         out.push(StoredToken { token, account });
     }
     Ok(out)
@@ -334,6 +396,125 @@ impl Store {
         })
     }
 
+    /// Rotates a token: `op` applies the domain's rotation (after its own checks); then the
+    /// current value becomes the previous one (replacing any earlier previous value, so at most
+    /// two are valid) until the grace the token now carries, and `secret` becomes current. The
+    /// change, the swap and the `rotated` record commit together.
+    pub fn rotate_token<E>(
+        &self,
+        id: TokenId,
+        ctx: &Context,
+        secret: NewSecret,
+        op: impl FnOnce(&mut Token, &AccountSummary) -> Result<TokenEvent, E>,
+    ) -> Result<TokenChanged, E>
+    where
+        E: From<StoreError>,
+    {
+        self.change_token_with(
+            id,
+            ctx,
+            |token, account| op(token, account).map(Some),
+            |conn, token| {
+                let text = token.id().to_string();
+                let (key_id, digest): (String, Vec<u8>) = tokens::table
+                    .find(&text)
+                    .select((tokens::secret_key_id, tokens::secret_hash))
+                    .first(conn)?;
+                diesel::delete(
+                    token_previous_values::table.filter(token_previous_values::token_id.eq(&text)),
+                )
+                .execute(conn)?;
+                diesel::insert_into(token_previous_values::table)
+                    .values((
+                        token_previous_values::token_id.eq(&text),
+                        token_previous_values::secret_key_id.eq(key_id),
+                        token_previous_values::secret_hash.eq(digest),
+                        token_previous_values::expires_at
+                            .eq(token.parts().previous_value_expires_at.map(to_db)),
+                    ))
+                    .execute(conn)?;
+                diesel::update(tokens::table.find(&text))
+                    .set((
+                        tokens::secret_key_id.eq(secret.hash.key_id.to_string()),
+                        tokens::secret_hash.eq(secret.hash.digest.to_vec()),
+                        tokens::sealed_value.eq(secret.sealed.map(|sealed| sealed.0)),
+                    ))
+                    .execute(conn)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// Tokens whose `expiresAt` has passed by `now` without an `expired` record for that
+    /// instant yet (Active ones only), at most `limit`.
+    pub fn expired_unrecorded(
+        &self,
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<TokenId>, StoreError> {
+        let mut conn = self.request_conn()?;
+        let ids: Vec<String> = tokens::table
+            .filter(tokens::status.eq(TokenStatus::Active.as_str()))
+            .filter(tokens::expires_at.le(to_db(now)))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                token_expiry_records::table
+                    .filter(token_expiry_records::token_id.eq(tokens::id))
+                    .filter(
+                        token_expiry_records::expires_at
+                            .nullable()
+                            .eq(tokens::expires_at),
+                    ),
+            )))
+            .order(tokens::id.asc())
+            .limit(limit)
+            .select(tokens::id)
+            .load(&mut conn)?;
+        ids.iter().map(|id| parse_id(id)).collect()
+    }
+
+    /// Writes the `expired` record of `id` for its current expiry instant, once: an instance
+    /// that finds it already written (by another instance, or before a restart) writes
+    /// nothing. No revision is raised. Returns whether this call wrote it.
+    pub fn record_expiry(&self, id: TokenId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut written = false;
+        self.change_token_with::<StoreError>(
+            id,
+            &Context::system(now),
+            |token, _| {
+                let due = token.status() == TokenStatus::Active && token.is_expired(now);
+                Ok(due.then(|| token.expired(now)))
+            },
+            |conn, token| {
+                let text = token.id().to_string();
+                let at = token
+                    .expires_at()
+                    .map(to_db)
+                    .ok_or_else(|| StoreError::Database("no expiry to record".into()))?;
+                let done: i64 = token_expiry_records::table
+                    .filter(token_expiry_records::token_id.eq(&text))
+                    .filter(token_expiry_records::expires_at.eq(at))
+                    .count()
+                    .get_result(conn)?;
+                if done > 0 {
+                    return Err(StoreError::Duplicate("expired record".into()));
+                }
+                diesel::insert_into(token_expiry_records::table)
+                    .values((
+                        token_expiry_records::token_id.eq(&text),
+                        token_expiry_records::expires_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                written = true;
+                Ok(())
+            },
+        )
+        .map(|changed| changed.event.is_some() && written)
+        .or_else(|error| match error {
+            StoreError::Duplicate(_) => Ok(false),
+            other => Err(other),
+        })
+    }
+
     /// Reveals a token's value: `check` may refuse; otherwise the `revealed` record is written
     /// and the sealed copy returned (none when the token was created with reveal `never`).
     pub fn reveal_token<E>(
@@ -457,13 +638,11 @@ impl Store {
         let Some(stored) = stored_tokens(&mut conn, vec![row.clone()])?.pop() else {
             return Ok(None);
         };
-        let digest: [u8; 32] = row
-            .secret_hash
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt("secret hash", &row.id))?;
-        let key_id = KeyId::parse(&row.secret_key_id)
-            .ok_or_else(|| corrupt("secret key id", &row.secret_key_id))?;
+        let hash = stored_hash(&row.id, &row.secret_key_id, &row.secret_hash)?;
+        let previous = load_previous(&mut conn, std::slice::from_ref(&row.id))?
+            .remove(&row.id)
+            .map(|previous| previous.into_value(&row.id))
+            .transpose()?;
         Ok(Some(TokenView {
             id,
             name: stored.token.name().to_string(),
@@ -471,11 +650,11 @@ impl Store {
             account_type: stored.account.account_type,
             account_status: stored.account.status,
             status: stored.token.status(),
-            hash: TokenHash { key_id, digest },
+            hash,
             modules: stored.token.modules().clone(),
             revision: stored.token.revision(),
-            expires_at: None,
-            previous: None,
+            expires_at: stored.token.expires_at(),
+            previous,
         }))
     }
 

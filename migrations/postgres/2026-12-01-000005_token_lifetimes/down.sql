@@ -1,0 +1,11 @@
+DELETE FROM audit_event_types WHERE id IN ('AET-4127-4415', 'AET-4127-9136', 'AET-4127-2261');
+DROP TABLE leak_report_values;
+DROP TABLE leak_reports;
+DROP TABLE token_expiry_records;
+DROP TABLE token_previous_values;
+ALTER TABLE accounts DROP COLUMN require_token_expiry;
+ALTER TABLE accounts DROP COLUMN max_token_lifetime_days;
+DROP INDEX tokens_expires_at;
+ALTER TABLE tokens DROP COLUMN compromised;
+ALTER TABLE tokens DROP COLUMN self_rotate;
+ALTER TABLE tokens DROP COLUMN expires_at;
