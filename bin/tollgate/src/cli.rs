@@ -99,6 +99,20 @@ pub enum AccountsCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// Set an account's token lifetime policy (it applies whenever an expiresAt is set; tokens
+    /// keep the expiry they have).
+    SetPolicy {
+        /// ACC-dddd-dddd.
+        account: String,
+        /// The longest lifetime an expiresAt may give, in days, or `none`.
+        #[arg(long)]
+        max_token_lifetime_days: String,
+        /// Every token must have an expiresAt.
+        #[arg(long)]
+        require_expiry: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]

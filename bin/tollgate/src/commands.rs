@@ -35,6 +35,10 @@ fn account_value(account: &Account, catalog: &Catalog) -> Value {
         "type": account.account_type.as_str(),
         "status": account.status.as_str(),
         "modules": module_refs(&account.modules, catalog),
+        "tokenPolicy": {
+            "maxLifetimeDays": account.token_policy.max_lifetime_days,
+            "requireExpiry": account.token_policy.require_expiry,
+        },
     })
 }
 
@@ -165,6 +169,38 @@ pub fn accounts(store: &Store, command: AccountsCommand) -> anyhow::Result<()> {
             let account = store.set_account_status(id, status)?;
             print(json.json, &account_value(&account, &catalog), || {
                 format!("account {} is {}", account.id, account.status)
+            })
+        }
+        AccountsCommand::SetPolicy {
+            account,
+            max_token_lifetime_days,
+            require_expiry,
+            json,
+        } => {
+            let id = account_id(&account)?;
+            let max_lifetime_days = match max_token_lifetime_days.trim() {
+                "none" => None,
+                days => Some(days.parse::<u32>().ok().filter(|days| *days > 0).ok_or_else(|| {
+                    anyhow!("--max-token-lifetime-days {days:?} must be a number of days (1 or more) or none")
+                })?),
+            };
+            let policy = tollgate_domain::TokenPolicy {
+                max_lifetime_days,
+                require_expiry,
+            };
+            let account = store.set_account_policy(id, policy)?;
+            print(json.json, &account_value(&account, &catalog), || {
+                format!(
+                    "account {}: tokens live at most {}{}",
+                    account.id,
+                    max_lifetime_days
+                        .map_or("without limit".to_owned(), |days| format!("{days} days")),
+                    if require_expiry {
+                        ", and must expire"
+                    } else {
+                        ""
+                    }
+                )
             })
         }
     }

@@ -15,6 +15,7 @@
 //! | `TOLLGATE_HEARTBEAT_INTERVAL` | `500ms` | how often the change feed's heartbeat is sent and the change log polled (at most 500 ms) |
 //! | `TOLLGATE_HEARTBEAT_DEADLINE` | `2s` | how long a heartbeat may take to come back before the listening connection is replaced (at most 2 s) |
 //! | `TOLLGATE_WRITE_TIMEOUT` | `1s` | how long a change may take before it answers 503 "outcome unknown" |
+//! | `TOLLGATE_EXPIRY_SWEEP` | `15s` | how often expired tokens get their `expired` audit record (at most 60 s) |
 //! | `TOLLGATE_BODY_TIMEOUT` | `10` | seconds a client may take to send a request body (then 408) |
 //! | `TOLLGATE_FORWARDED_HEADER` | `x-forwarded-for` | the header trusted proxies name the client in: `x-forwarded-for` or `forwarded` (RFC 7239) |
 //! | `RUST_LOG` | `info` | log filter |
@@ -72,6 +73,7 @@ pub struct Timings {
     pub heartbeat_interval: Duration,
     pub heartbeat_deadline: Duration,
     pub write_timeout: Duration,
+    pub expiry_sweep: Duration,
 }
 
 /// `250ms`, `2s`, `1.5s` or a bare number of seconds.
@@ -240,6 +242,12 @@ impl Config {
                 "TOLLGATE_WRITE_TIMEOUT",
                 Duration::from_secs(1),
                 None,
+                &mut problems,
+            ),
+            expiry_sweep: duration_var(
+                "TOLLGATE_EXPIRY_SWEEP",
+                Duration::from_secs(15),
+                Some(Duration::from_secs(60)),
                 &mut problems,
             ),
         };

@@ -122,6 +122,7 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
             deadline: config.timings.heartbeat_deadline,
         },
         max_stale: config.timings.max_stale,
+        expiry_sweep: config.timings.expiry_sweep,
         ..GateOptions::default()
     };
     let state = AppState::with_gate_options(store, keys, settings, gate_options)

@@ -15,11 +15,17 @@
 //!    its own; it may change a token (edit, enable, disable, delete, icon) only when that
 //!    token's module set both as it is now and as it will be after the change is a subset of
 //!    its own — so a weaker token cannot first narrow a stronger one and then disable it.
+//! 8. No longer life: a token that expires may create or change (rotate included) only tokens
+//!    that expire no later than it does, as they are now and as they will be.
+//! 9. Self-rotation: a token may rotate itself, with no module needed, when an administrator
+//!    set `selfRotate` on it; rotating another token needs the rights to change it.
+
+use time::OffsetDateTime;
 
 use crate::account::{AccountStatus, AccountType};
 use crate::id::{AccountId, TokenId, UserId};
 use crate::module::{ModuleSet, WellKnown};
-use crate::token::{Principal, TokenStatus};
+use crate::token::{Principal, Token, TokenStatus};
 
 /// The account an actor belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +64,8 @@ pub enum Actor {
         name: String,
         /// Its scope.
         modules: ModuleSet,
+        /// When it expires (it cannot give a longer life than its own).
+        expires_at: Option<OffsetDateTime>,
         /// Its account.
         account: ActorAccount,
     },
@@ -126,6 +134,8 @@ pub enum Operation {
     ChangeIcon,
     /// Show the value again.
     RevealToken,
+    /// Issue a new value (with a grace period for the old one).
+    RotateToken,
     /// List modules.
     ListModules,
     /// Read audit records.
@@ -134,7 +144,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::ListTokens,
         Self::ReadToken,
         Self::CreateToken,
@@ -144,6 +154,7 @@ impl Operation {
         Self::DeleteToken,
         Self::ChangeIcon,
         Self::RevealToken,
+        Self::RotateToken,
         Self::ListModules,
         Self::ReadAudit,
     ];
@@ -158,6 +169,7 @@ impl Operation {
                 | Self::DisableToken
                 | Self::DeleteToken
                 | Self::ChangeIcon
+                | Self::RotateToken
         )
     }
 }
@@ -222,6 +234,11 @@ pub enum Forbidden {
         /// The modules the actor does not hold.
         missing: ModuleSet,
     },
+    /// The target would live longer than the acting token (rule 8).
+    #[error(
+        "the acting token expires, so the token must expire no later than it does (before and after the change)"
+    )]
+    LongerLife,
 }
 
 fn list(set: &ModuleSet) -> String {
@@ -245,6 +262,33 @@ pub struct Target<'a> {
     /// Its module set after the operation (the same as `current_modules` for operations that
     /// keep it).
     pub resulting_modules: &'a ModuleSet,
+    /// Its expiry now, before the operation.
+    pub current_expires_at: Option<OffsetDateTime>,
+    /// Its expiry after the operation.
+    pub resulting_expires_at: Option<OffsetDateTime>,
+    /// Whether it may rotate itself.
+    pub self_rotate: bool,
+}
+
+impl<'a> Target<'a> {
+    /// The target of an operation that keeps the token as it is (read, reveal, icon).
+    pub fn unchanged(token: &'a Token) -> Self {
+        Self::changing(token, token)
+    }
+
+    /// The target of an operation that turns `token` into `after`.
+    pub fn changing(token: &'a Token, after: &'a Token) -> Self {
+        Self {
+            id: token.id(),
+            account_id: token.account_id(),
+            status: token.status(),
+            current_modules: token.modules(),
+            resulting_modules: after.modules(),
+            current_expires_at: token.expires_at(),
+            resulting_expires_at: after.expires_at(),
+            self_rotate: token.parts().self_rotate,
+        }
+    }
 }
 
 fn check_access(actor: &Actor, operation: Operation, known: &WellKnown) -> Result<(), Forbidden> {
@@ -280,6 +324,19 @@ fn check_access(actor: &Actor, operation: Operation, known: &WellKnown) -> Resul
 
 /// Rule 7: every set in `sets` must be held by a token actor (people are not limited by a
 /// scope).
+/// Rule 8: every expiry in `lives` is no later than the acting token's.
+fn check_life(actor: &Actor, lives: &[Option<OffsetDateTime>]) -> Result<(), Forbidden> {
+    if let Actor::Token {
+        expires_at: Some(own),
+        ..
+    } = actor
+        && lives.iter().any(|life| life.is_none_or(|at| at > *own))
+    {
+        return Err(Forbidden::LongerLife);
+    }
+    Ok(())
+}
+
 fn check_escalation(actor: &Actor, sets: &[&ModuleSet]) -> Result<(), Forbidden> {
     if let Actor::Token { modules, .. } = actor {
         let missing: ModuleSet = sets
@@ -318,6 +375,7 @@ pub fn authorize_create(
     actor: &Actor,
     account: AccountId,
     modules: &ModuleSet,
+    expires_at: Option<OffsetDateTime>,
     known: &WellKnown,
 ) -> Result<(), Denial> {
     check_access(actor, Operation::CreateToken, known).map_err(Denial::Forbidden)?;
@@ -327,7 +385,8 @@ pub fn authorize_create(
     {
         return Err(Denial::Forbidden(Forbidden::OtherAccount));
     }
-    check_escalation(actor, &[modules]).map_err(Denial::Forbidden)
+    check_escalation(actor, &[modules]).map_err(Denial::Forbidden)?;
+    check_life(actor, &[expires_at]).map_err(Denial::Forbidden)
 }
 
 /// May the actor perform `operation` on `target`?
@@ -343,6 +402,17 @@ pub fn authorize_token(
     if self_read {
         return Ok(());
     }
+    let self_rotation = matches!(actor, Actor::Token { id, .. } if *id == target.id)
+        && operation == Operation::RotateToken
+        && target.self_rotate
+        && target.status != TokenStatus::Deleted;
+    if self_rotation {
+        return check_life(
+            actor,
+            &[target.current_expires_at, target.resulting_expires_at],
+        )
+        .map_err(Denial::Forbidden);
+    }
     check_access(actor, operation, known).map_err(Denial::Forbidden)?;
     if !visibility(actor, known).sees(target.account_id, target.status) {
         return Err(Denial::NotFound);
@@ -350,6 +420,11 @@ pub fn authorize_token(
     if operation.changes_token() {
         check_escalation(actor, &[target.current_modules, target.resulting_modules])
             .map_err(Denial::Forbidden)?;
+        check_life(
+            actor,
+            &[target.current_expires_at, target.resulting_expires_at],
+        )
+        .map_err(Denial::Forbidden)?;
     }
     Ok(())
 }

@@ -71,9 +71,13 @@ pub enum TokenField {
     CreatedAt,
     /// `audit.created.by.id`.
     CreatedById,
+    /// `expiresAt`.
+    ExpiresAt,
 }
 
-const STATUS_NAMES: &[&str] = &["Active", "Disabled", "Deleted"];
+/// `Expired` is derived: stored Active, and now ≥ `expiresAt`; `Active` then means stored
+/// Active and not expired.
+const STATUS_NAMES: &[&str] = &["Active", "Disabled", "Deleted", "Expired"];
 
 impl Field for TokenField {
     const ALL: &'static [Self] = &[
@@ -86,6 +90,7 @@ impl Field for TokenField {
         Self::LastAccessAt,
         Self::CreatedAt,
         Self::CreatedById,
+        Self::ExpiresAt,
     ];
     const COLLECTIONS: &'static [(&'static str, &'static [(&'static str, Self)])] =
         &[("modules", &[("id", Self::ModuleId)])];
@@ -102,6 +107,7 @@ impl Field for TokenField {
             Self::LastAccessAt => "lastAccessAt",
             Self::CreatedAt => "audit.created.at",
             Self::CreatedById => "audit.created.by.id",
+            Self::ExpiresAt => "expiresAt",
         }
     }
 
@@ -110,7 +116,7 @@ impl Field for TokenField {
             Self::Name | Self::Description => ValueKind::Text,
             Self::Id | Self::AccountId | Self::ModuleId | Self::CreatedById => ValueKind::Id,
             Self::Status => ValueKind::Keyword(STATUS_NAMES),
-            Self::LastAccessAt | Self::CreatedAt => ValueKind::Time,
+            Self::LastAccessAt | Self::CreatedAt | Self::ExpiresAt => ValueKind::Time,
         }
     }
 

@@ -51,6 +51,7 @@ fn token(kind: AccountType, modules: &[u64]) -> Actor {
         id: TokenId::from_number(77).unwrap_or_else(|| unreachable!()),
         name: "CI robot".into(),
         modules: set(modules),
+        expires_at: None,
         account: account(kind, &[AM, AUDIT, BILLING, PAM]),
     }
 }
@@ -79,12 +80,16 @@ fn on_target(actor: &Actor, op: Operation, target_account: u64, status: TokenSta
         status,
         current_modules: &modules,
         resulting_modules: &modules,
+        current_expires_at: None,
+        resulting_expires_at: None,
+        self_rotate: false,
     };
     if op == Operation::CreateToken {
         return outcome(authorize_create(
             actor,
             account_id(target_account),
             &modules,
+            None,
             catalog.well_known(),
         ));
     }
@@ -239,6 +244,9 @@ fn any_token_reads_itself() {
         status: TokenStatus::Active,
         current_modules: &modules,
         resulting_modules: &modules,
+        current_expires_at: None,
+        resulting_expires_at: None,
+        self_rotate: false,
     };
     assert_eq!(
         authorize_token(&actor, Operation::ReadToken, &own, catalog.well_known()),
@@ -254,13 +262,13 @@ fn no_escalation() {
     let wider = set(&[AM, BILLING, 1105]);
     let narrower = set(&[BILLING]);
     assert_eq!(
-        authorize_create(&actor, account_id(1), &wider, catalog.well_known()),
+        authorize_create(&actor, account_id(1), &wider, None, catalog.well_known()),
         Err(Denial::Forbidden(Forbidden::Escalation {
             missing: set(&[1105])
         }))
     );
     assert_eq!(
-        authorize_create(&actor, account_id(1), &narrower, catalog.well_known()),
+        authorize_create(&actor, account_id(1), &narrower, None, catalog.well_known()),
         Ok(())
     );
     for op in [
@@ -276,6 +284,9 @@ fn no_escalation() {
             status: TokenStatus::Active,
             current_modules: &wider,
             resulting_modules: &wider,
+            current_expires_at: None,
+            resulting_expires_at: None,
+            self_rotate: false,
         };
         assert!(
             matches!(
@@ -291,6 +302,9 @@ fn no_escalation() {
         status: TokenStatus::Active,
         current_modules: &wider,
         resulting_modules: &wider,
+        current_expires_at: None,
+        resulting_expires_at: None,
+        self_rotate: false,
     };
     assert_eq!(
         authorize_token(&actor, Operation::ReadToken, &target, catalog.well_known()),
@@ -388,6 +402,9 @@ fn no_neutralisation() {
                 status: TokenStatus::Active,
                 current_modules: current,
                 resulting_modules: resulting,
+                current_expires_at: None,
+                resulting_expires_at: None,
+                self_rotate: false,
             };
             let got = authorize_token(actor, op, &target, catalog.well_known());
             assert_eq!(outcome(got.clone()), expected, "{what}: {op:?}");
@@ -407,6 +424,9 @@ fn no_neutralisation() {
             status: TokenStatus::Active,
             current_modules: current,
             resulting_modules: resulting,
+            current_expires_at: None,
+            resulting_expires_at: None,
+            self_rotate: false,
         };
         assert_eq!(
             authorize_token(actor, Operation::ReadToken, &target, catalog.well_known()),
@@ -430,5 +450,84 @@ fn disabled_accounts_are_refused() {
     assert_eq!(
         authorize_collection(&actor, Operation::ListTokens, catalog.well_known()),
         Err(Denial::Forbidden(Forbidden::AccountDisabled))
+    );
+}
+
+/// Rules 8 and 9: a token that expires gives no longer life (before or after the change, on
+/// create too), and a token rotates itself only when `selfRotate` is set.
+#[test]
+fn no_longer_life_and_self_rotation() {
+    use time::macros::datetime;
+    let catalog = tollgate_domain::Catalog::default_catalog();
+    let known = catalog.well_known();
+    let soon = datetime!(2026-12-02 00:00 UTC);
+    let later = datetime!(2026-12-03 00:00 UTC);
+    let Actor::Token {
+        id,
+        name,
+        modules,
+        account,
+        ..
+    } = token(AccountType::Client, &[AM, BILLING])
+    else {
+        unreachable!()
+    };
+    let expiring = Actor::Token {
+        id,
+        name,
+        modules: modules.clone(),
+        expires_at: Some(soon),
+        account,
+    };
+    let scope = set(&[BILLING]);
+    for (life, allowed) in [(None, false), (Some(later), false), (Some(soon), true)] {
+        let created = authorize_create(&expiring, account_id(1), &scope, life, known);
+        assert_eq!(created.is_ok(), allowed, "create with {life:?}");
+    }
+    let target = |now: Option<time::OffsetDateTime>,
+                  after: Option<time::OffsetDateTime>,
+                  self_rotate| Target {
+        id: TokenId::from_number(5).unwrap_or_else(|| unreachable!()),
+        account_id: account_id(1),
+        status: TokenStatus::Active,
+        current_modules: &scope,
+        resulting_modules: &scope,
+        current_expires_at: now,
+        resulting_expires_at: after,
+        self_rotate,
+    };
+    for (before, after, allowed) in [
+        (Some(soon), Some(soon), true),
+        (Some(soon), None, false),
+        (None, Some(soon), false),
+        (Some(later), Some(soon), false),
+    ] {
+        for operation in [
+            Operation::UpdateToken,
+            Operation::DisableToken,
+            Operation::RotateToken,
+        ] {
+            let outcome =
+                authorize_token(&expiring, operation, &target(before, after, false), known);
+            assert_eq!(
+                outcome.is_ok(),
+                allowed,
+                "{operation:?} {before:?} → {after:?}"
+            );
+        }
+    }
+    // Self-rotation: a billing-only token rotates itself only with selfRotate set.
+    let weak = token(AccountType::Client, &[BILLING]);
+    let Actor::Token { id: own, .. } = &weak else {
+        unreachable!()
+    };
+    let mut itself = target(None, None, false);
+    itself.id = *own;
+    assert!(authorize_token(&weak, Operation::RotateToken, &itself, known).is_err());
+    itself.self_rotate = true;
+    assert!(authorize_token(&weak, Operation::RotateToken, &itself, known).is_ok());
+    assert!(
+        authorize_token(&weak, Operation::DisableToken, &itself, known).is_err(),
+        "selfRotate grants rotation only"
     );
 }

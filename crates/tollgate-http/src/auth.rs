@@ -98,6 +98,7 @@ pub async fn authenticate_bearer(
         id: entry.view.id,
         name: entry.view.name.clone(),
         modules: entry.view.modules.clone(),
+        expires_at: entry.view.expires_at,
         account: entry.account.clone(),
     };
     Ok((actor, value, state.gate.catalog()))

@@ -118,7 +118,8 @@ pub struct TokenDto {
     /// Icon URL (omitted when none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
-    /// Status.
+    /// Status: `Active`, `Disabled`, `Deleted`, or `Expired` (derived: Active past
+    /// `expiresAt`).
     pub status: &'static str,
     /// Owning account.
     pub account: AccountDto,
@@ -130,6 +131,17 @@ pub struct TokenDto {
     pub last_access_at: Option<String>,
     /// Revision.
     pub revision: u32,
+    /// When it stops authenticating (omitted: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// May it rotate itself?
+    pub self_rotate: bool,
+    /// Until when the value before the latest rotation still works (omitted: it does not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_value_expires_at: Option<String>,
+    /// Reported leaked and not rotated since (omitted otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub compromised: bool,
     /// Latest lifecycle events (with `select=+audit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditDto>,
@@ -185,16 +197,21 @@ impl TokenDto {
         let parts = token.parts();
         let id = parts.id.to_string();
         let milestones = &parts.milestones;
+        let now = time::OffsetDateTime::now_utc();
         Self {
             icon: parts.has_icon.then(|| icon_path(&id)),
             id,
             name: parts.name.to_string(),
             description: (!parts.description.is_empty()).then(|| parts.description.to_string()),
-            status: parts.status.as_str(),
+            status: token.shown_status(now).as_str(),
             account: AccountDto::of(&stored.account),
             modules: (!shape.without_modules).then(|| module_refs(&parts.modules, catalog)),
             last_access_at: parts.last_access_at.map(format_timestamp),
             revision: parts.revision,
+            expires_at: parts.expires_at.map(format_timestamp),
+            self_rotate: parts.self_rotate,
+            previous_value_expires_at: token.grace_until(now).map(format_timestamp),
+            compromised: parts.compromised,
             audit: shape.audit.then(|| AuditDto {
                 created: stamp(&milestones.created),
                 updated: milestones.updated.as_ref().map(stamp),
@@ -321,9 +338,18 @@ pub struct IdRef {
     pub status: Option<Value>,
 }
 
+/// A field that may be left out (`None`), set to `null` (`Some(None)`) or given.
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 /// `POST /public/v1/accounts/api-tokens`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateTokenBody {
     /// Required.
     pub name: Option<String>,
@@ -335,6 +361,10 @@ pub struct CreateTokenBody {
     pub account: Option<IdRef>,
     /// `""` or absent (icons are uploaded separately).
     pub icon: Option<String>,
+    /// When it expires (RFC 3339, in the future, within the account's policy).
+    pub expires_at: Option<String>,
+    /// May it rotate itself (default false).
+    pub self_rotate: Option<bool>,
 }
 
 /// `PUT /public/v1/accounts/api-tokens/{id}`: partial; read-only fields may be echoed unchanged.
@@ -347,6 +377,15 @@ pub struct UpdateTokenBody {
     pub description: Option<String>,
     /// New scope (at least one).
     pub modules: Option<Vec<IdRef>>,
+    /// New expiry; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    pub expires_at: Option<Option<String>>,
+    /// May it rotate itself.
+    pub self_rotate: Option<bool>,
+    /// Read-only, ignored.
+    pub previous_value_expires_at: Option<Value>,
+    /// Read-only, ignored.
+    pub compromised: Option<Value>,
     /// Expected revision (409 when stale).
     pub revision: Option<u32>,
     /// Echo only.
@@ -366,6 +405,17 @@ pub struct UpdateTokenBody {
     /// Read-only, ignored.
     #[serde(rename = "$meta")]
     pub meta: Option<Value>,
+}
+
+/// `POST …/api-tokens/{id}/rotate` (no body: no grace).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RotateBody {
+    /// How long the previous value keeps working, 0–604800 seconds.
+    pub grace_period_seconds: Option<u64>,
+    /// Expected revision (409 when stale: a retried request must not retire the value the
+    /// client holds).
+    pub revision: Option<u32>,
 }
 
 /// `{}` for enable and disable.

@@ -27,6 +27,7 @@ pub struct Listeners {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::gateway::configure(cfg);
     handlers::tokens::configure(cfg);
+    handlers::rotation::configure(cfg);
     handlers::icons::configure(cfg);
     handlers::modules::configure(cfg);
     handlers::audit::configure(cfg);

@@ -64,6 +64,8 @@ pub struct GateOptions {
     pub max_stale: Duration,
     /// How long after a failed fill uncached tokens are refused without trying again.
     pub breaker_cooldown: Duration,
+    /// How often tokens whose `expiresAt` passed get their `expired` record.
+    pub expiry_sweep: Duration,
 }
 
 impl Default for GateOptions {
@@ -73,6 +75,7 @@ impl Default for GateOptions {
             feed: FeedOptions::default(),
             max_stale: Duration::from_secs(30),
             breaker_cooldown: Duration::from_secs(1),
+            expiry_sweep: Duration::from_secs(15),
         }
     }
 }
@@ -198,19 +201,27 @@ impl Gate {
         let flag = Arc::clone(&stop);
         let weak = Arc::downgrade(&gate);
         let interval = options.flush_interval;
+        let sweep = options.expiry_sweep;
         let thread = std::thread::Builder::new()
             .name("tollgate-flush".into())
             .spawn(move || {
-                let step = Duration::from_millis(50).min(interval);
-                let mut waited = Duration::ZERO;
+                let step = Duration::from_millis(50).min(interval).min(sweep);
+                let (mut waited, mut since_sweep) = (Duration::ZERO, Duration::ZERO);
                 while !flag.load(Ordering::SeqCst) {
                     std::thread::sleep(step);
                     waited += step;
+                    since_sweep += step;
+                    let Some(gate) = weak.upgrade() else { break };
                     if waited >= interval {
                         waited = Duration::ZERO;
-                        let Some(gate) = weak.upgrade() else { break };
                         if let Err(error) = gate.flush() {
                             log::warn!("write-behind flush failed (will retry): {error}");
+                        }
+                    }
+                    if since_sweep >= sweep {
+                        since_sweep = Duration::ZERO;
+                        if let Err(error) = gate.sweep_expired() {
+                            log::warn!("expiry sweep failed (will retry): {error}");
                         }
                     }
                 }
@@ -234,6 +245,20 @@ impl Gate {
             slot.take();
         }
         self.flush()
+    }
+
+    /// Writes the `expired` record of every token whose `expiresAt` has passed and has none
+    /// for that instant yet (once, whatever the instances and restarts); returns how many this
+    /// call wrote. Off the request path.
+    pub fn sweep_expired(&self) -> Result<usize, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut written = 0;
+        for id in self.store.expired_unrecorded(now, 500)? {
+            if self.store.record_expiry(id, now)? {
+                written += 1;
+            }
+        }
+        Ok(written)
     }
 
     /// Writes pending uses and failures now.

@@ -69,14 +69,8 @@ fn checker(
 {
     let actor = caller.actor.clone();
     let catalog = caller.catalog.clone();
-    move |token, account| {
-        let target = Target {
-            id: token.id(),
-            account_id: account.id,
-            status: token.status(),
-            current_modules: token.modules(),
-            resulting_modules: token.modules(),
-        };
+    move |token, _| {
+        let target = Target::unchanged(token);
         authorize_token(&actor, Operation::ChangeIcon, &target, catalog.well_known())
             .map_err(ApiError::from)
     }

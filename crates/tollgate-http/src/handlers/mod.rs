@@ -5,6 +5,7 @@ pub mod gateway;
 pub mod health;
 pub mod icons;
 pub mod modules;
+pub mod rotation;
 pub mod tokens;
 
 use actix_web::HttpResponse;

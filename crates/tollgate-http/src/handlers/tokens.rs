@@ -9,9 +9,8 @@ use tollgate_domain::permission::{
 };
 use tollgate_domain::query::{Comparison, Filter, ListQuery, TokenField, Value};
 use tollgate_domain::{
-    AccountId, Actor, Catalog, FieldError, ModuleId, ModuleSet, NewToken, Operation,
-    PresentedToken, Token, TokenDescription, TokenHash, TokenName, TokenPatch, TokenValue,
-    ValidationErrors, Visibility,
+    AccountId, Actor, Catalog, FieldError, ModuleId, NewToken, Operation, PresentedToken, Token,
+    TokenDescription, TokenHash, TokenName, TokenPatch, TokenValue, ValidationErrors, Visibility,
 };
 use tollgate_store::{NewSecret, StoredToken};
 
@@ -85,13 +84,7 @@ pub async fn load_visible(
     let stored = web::block(move || store.token(id))
         .await??
         .ok_or_else(|| ApiError::NotFound("API token not found".into()))?;
-    let target = Target {
-        id,
-        account_id: stored.account.id,
-        status: stored.token.status(),
-        current_modules: stored.token.modules(),
-        resulting_modules: stored.token.modules(),
-    };
+    let target = Target::unchanged(&stored.token);
     authorize_token(
         &caller.actor,
         Operation::ReadToken,
@@ -206,13 +199,24 @@ pub async fn create_token(
     } else {
         None
     };
+    let now = time::OffsetDateTime::now_utc();
+    let expires_at = match body.expires_at.as_deref().map(parse_expiry).transpose() {
+        Ok(at) => errors
+            .take(account.token_policy.check(at, now).map(|()| at))
+            .flatten(),
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
     let (Some(name), Some(description), Some(scope)) = (name, description, scope) else {
         return Err(ApiError::Validation(errors));
     };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    authorize_create(&caller.actor, account_id, &scope, &known)?;
+    authorize_create(&caller.actor, account_id, &scope, expires_at, &known)?;
+    let self_rotate = body.self_rotate.unwrap_or(false);
 
     let ctx = caller.context();
     let keys = state.keys.clone();
@@ -237,8 +241,8 @@ pub async fn create_token(
                         name: name.clone(),
                         description: description.clone(),
                         modules: scope.clone(),
-                        expires_at: None,
-                        self_rotate: false,
+                        expires_at,
+                        self_rotate,
                     },
                     secret,
                 ))
@@ -390,14 +394,8 @@ pub async fn reveal(
     let actor = caller.actor.clone();
     let catalog = caller.catalog.clone();
     let (_, sealed) = super::write(state, move || {
-        store.reveal_token::<ApiError>(id, &ctx, |token, account| {
-            let target = Target {
-                id,
-                account_id: account.id,
-                status: token.status(),
-                current_modules: token.modules(),
-                resulting_modules: token.modules(),
-            };
+        store.reveal_token::<ApiError>(id, &ctx, |token, _| {
+            let target = Target::unchanged(token);
             authorize_token(
                 &actor,
                 Operation::RevealToken,
@@ -420,6 +418,18 @@ pub async fn reveal(
     Ok(value.expose_secret().to_owned())
 }
 
+/// An `expiresAt` as sent: an RFC 3339 timestamp.
+fn parse_expiry(text: &str) -> Result<time::OffsetDateTime, FieldError> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
+        |_| {
+            FieldError::new(
+                "expiresAt",
+                "must be an RFC 3339 timestamp such as 2027-01-31T00:00:00.000Z",
+            )
+        },
+    )
+}
+
 fn echo_errors(body: &UpdateTokenBody, stored: &StoredToken, errors: &mut ValidationErrors) {
     let token = &stored.token;
     let id = token.id().to_string();
@@ -433,10 +443,12 @@ fn echo_errors(body: &UpdateTokenBody, stored: &StoredToken, errors: &mut Valida
     {
         errors.push(FieldError::new("account", "cannot be changed"));
     }
+    // Compared with the status as read: a client that read `Expired` echoes it.
+    let shown = token.shown_status(time::OffsetDateTime::now_utc());
     if body
         .status
         .as_ref()
-        .is_some_and(|sent| sent != token.status().as_str())
+        .is_some_and(|sent| sent != shown.as_str())
     {
         errors.push(FieldError::new(
             "status",
@@ -492,21 +504,45 @@ pub async fn update_token(
         .description
         .as_ref()
         .and_then(|text| errors.take(TokenDescription::parse(text)));
-    let modules = match &body.modules {
-        Some(refs) => {
-            let ids = module_ids(refs, &mut errors);
-            let store = state.store.clone();
-            let account_id = stored.account.id;
-            let account = web::block(move || store.account(account_id))
+    let account = if body.modules.is_some() || body.expires_at.is_some() {
+        let store = state.store.clone();
+        let account_id = stored.account.id;
+        Some(
+            web::block(move || store.account(account_id))
                 .await??
-                .ok_or_else(|| ApiError::NotFound("account not found".into()))?;
+                .ok_or_else(|| ApiError::NotFound("account not found".into()))?,
+        )
+    } else {
+        None
+    };
+    let modules = match (&body.modules, &account) {
+        (Some(refs), Some(account)) => {
+            let ids = module_ids(refs, &mut errors);
             errors.absorb(caller.catalog.validate_scope(
                 &ids,
                 account.account_type,
                 &account.modules,
             ))
         }
-        None => None,
+        _ => None,
+    };
+    // `null` clears the expiry; either way the account's policy applies to what is set.
+    let expires_at = match (&body.expires_at, &account) {
+        (Some(sent), Some(account)) => match sent.as_deref().map(parse_expiry).transpose() {
+            Ok(at) => errors
+                .take(
+                    account
+                        .token_policy
+                        .check(at, time::OffsetDateTime::now_utc())
+                        .map(|()| Some(at)),
+                )
+                .flatten(),
+            Err(error) => {
+                errors.push(error);
+                None
+            }
+        },
+        _ => None,
     };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
@@ -515,8 +551,8 @@ pub async fn update_token(
         name,
         description,
         modules,
-        expires_at: None,
-        self_rotate: None,
+        expires_at,
+        self_rotate: body.self_rotate,
     };
     let revision = body.revision;
     change_token(
@@ -555,19 +591,12 @@ pub async fn change_token(
     let actor = caller.actor.clone();
     let catalog: std::sync::Arc<Catalog> = caller.catalog.clone();
     let changed = super::write(state, move || {
-        store.change_token::<ApiError>(id, &ctx, |token, account| {
+        store.change_token::<ApiError>(id, &ctx, |token, _| {
             // Permission on the token as it is and as it will be (the no-escalation rule),
             // checked first.
             let mut preview = token.clone();
             let event = apply(&mut preview, ctx.actor.clone(), ctx.now);
-            let resulting: ModuleSet = preview.modules().clone();
-            let target = Target {
-                id,
-                account_id: account.id,
-                status: token.status(),
-                current_modules: token.modules(),
-                resulting_modules: &resulting,
-            };
+            let target = Target::changing(token, &preview);
             authorize_token(&actor, operation, &target, catalog.well_known())?;
             let event = event?;
             *token = preview;

@@ -238,6 +238,30 @@ impl Store {
             .collect()
     }
 
+    /// Sets an account's token lifetime policy (for the tokens' next `expiresAt`).
+    pub fn set_account_policy(
+        &self,
+        id: AccountId,
+        policy: tollgate_domain::TokenPolicy,
+    ) -> Result<Account, StoreError> {
+        self.transaction(|conn| {
+            let days = policy
+                .max_lifetime_days
+                .map(|days| i32::try_from(days).unwrap_or(i32::MAX));
+            let updated = diesel::update(accounts::table.find(id.to_string()))
+                .set((
+                    accounts::max_token_lifetime_days.eq(days),
+                    accounts::require_token_expiry.eq(policy.require_expiry),
+                ))
+                .execute(conn)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound(format!("account {id}")));
+            }
+            Self::signal_change(conn, &format!("account:{id}"))?;
+            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+        })
+    }
+
     /// Sets an account's status.
     pub fn set_account_status(
         &self,

@@ -39,6 +39,12 @@ struct Column {
 
 trait Columns: Field {
     fn column(self) -> Column;
+
+    /// A condition other than `column = value` for `eq`/`in` on this field (the derived
+    /// `Expired` status), or `None`.
+    fn derived(self, _value: &Value) -> Option<Sql> {
+        None
+    }
 }
 
 impl Columns for TokenField {
@@ -79,7 +85,35 @@ impl Columns for TokenField {
                 ..plain("t.created_at")
             },
             Self::CreatedById => plain("t.created_by_id"),
+            Self::ExpiresAt => Column {
+                nullable: true,
+                time: true,
+                ..plain("t.expires_at")
+            },
         }
+    }
+
+    /// `Active` is stored Active and not expired; `Expired` is stored Active past `expiresAt`.
+    fn derived(self, value: &Value) -> Option<Sql> {
+        let (Self::Status, Value::Text(status)) = (self, value) else {
+            return None;
+        };
+        let now = Bind::Time(to_db(time::OffsetDateTime::now_utc()));
+        let mut sql = Sql::default();
+        match status.as_str() {
+            "Active" => {
+                sql.push("(t.status = 'Active' AND (t.expires_at IS NULL OR t.expires_at > ")
+                    .bind(now)
+                    .push("))");
+            }
+            "Expired" => {
+                sql.push("(t.status = 'Active' AND t.expires_at IS NOT NULL AND t.expires_at <= ")
+                    .bind(now)
+                    .push(")");
+            }
+            _ => return None,
+        }
+        Some(sql)
     }
 }
 
@@ -140,6 +174,39 @@ fn operator(op: Comparison) -> &'static str {
 fn leaf<F: Columns>(filter: &Filter<F>, inside_collection: bool) -> Result<Sql, StoreError> {
     let mut sql = Sql::default();
     match filter {
+        Filter::Compare {
+            field,
+            op: op @ (Comparison::Eq | Comparison::Ne),
+            value,
+        } if field.derived(value).is_some() => {
+            let derived = field.derived(value).unwrap_or_default();
+            if *op == Comparison::Ne {
+                sql.push("NOT ");
+            }
+            sql.append(derived);
+        }
+        Filter::In {
+            field,
+            values,
+            negated,
+        } if values.iter().any(|value| field.derived(value).is_some()) => {
+            if *negated {
+                sql.push("NOT ");
+            }
+            sql.push("(");
+            for (index, value) in values.iter().enumerate() {
+                if index > 0 {
+                    sql.push(" OR ");
+                }
+                let single = Filter::Compare {
+                    field: *field,
+                    op: Comparison::Eq,
+                    value: value.clone(),
+                };
+                sql.append(leaf(&single, inside_collection)?);
+            }
+            sql.push(")");
+        }
         Filter::Compare { field, op, value } => {
             let column = field.column();
             let name = column.name;
