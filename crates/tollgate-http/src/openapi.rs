@@ -163,6 +163,17 @@ fn schemas() -> Value {
         ("CreateToken", create_token_schema()),
         ("UpdateToken", update_token_schema()),
         ("EmptyBody", empty_body_schema()),
+        (
+            "RotateToken",
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "gracePeriodSeconds": {"type": "integer", "minimum": 0, "maximum": 604800},
+                    "revision": {"type": "integer", "minimum": 1}
+                }
+            }),
+        ),
         ("Problem", problem_schema()),
         ("Status", status_schema()),
         ("IntrospectRequest", introspect_request_schema()),
@@ -343,9 +354,29 @@ fn token_schema() -> Value {
         ),
         (
             "status",
-            json!({"type": "string", "enum": ["Active", "Disabled", "Deleted"]}),
+            json!({
+                "type": "string",
+                "enum": ["Active", "Disabled", "Deleted", "Expired"],
+                "description": "`Expired` is derived (turn 2): stored Active, and now ≥ `expiresAt`."
+            }),
         ),
         ("account", schema("TokenAccount")),
+        (
+            "expiresAt",
+            json!({"allOf": [schema("Timestamp")], "description": "When it stops authenticating; omitted: never."}),
+        ),
+        (
+            "selfRotate",
+            json!({"type": "boolean", "description": "May the token rotate itself (`…/rotate` with its own value)."}),
+        ),
+        (
+            "previousValueExpiresAt",
+            json!({"allOf": [schema("Timestamp")], "description": "Until when the value before the latest rotation still works; omitted when it does not."}),
+        ),
+        (
+            "compromised",
+            json!({"type": "boolean", "description": "Present (true) when a value was reported leaked and the token has not been rotated since; it cannot be enabled until then."}),
+        ),
         (
             "modules",
             json!({
@@ -763,7 +794,13 @@ fn create_token_schema() -> Value {
                 "type": "string",
                 "maxLength": 0,
                 "description": "`\"\"` or absent: icons are uploaded with `PUT …/api-tokens/{id}/icon`."
-            }
+            },
+            "expiresAt": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When it stops authenticating: in the future and within the account's lifetime policy (required when the policy says so)."
+            },
+            "selfRotate": {"type": "boolean", "description": "May it rotate itself (default false)."}
         }
     })
 }
@@ -806,7 +843,14 @@ fn update_token_schema() -> Value {
                 "description": "Echo only: a different value is a 400 (use PUT or DELETE `…/icon`)."
             }),
         ),
+        (
+            "expiresAt",
+            json!({"type": ["string", "null"], "format": "date-time", "description": "A new expiry (in the future, within the account's policy); `null` clears it."}),
+        ),
+        ("selfRotate", json!({"type": "boolean"})),
         ("lastAccessAt", ignored.clone()),
+        ("previousValueExpiresAt", ignored.clone()),
+        ("compromised", ignored.clone()),
         ("audit", ignored.clone()),
         ("$meta", ignored),
     ]);
@@ -1455,6 +1499,35 @@ fn switch_token(enable: bool) -> Value {
     .build()
 }
 
+fn rotate_token() -> Value {
+    Op {
+        id: "rotateApiToken",
+        tag: "API tokens",
+        summary: "Rotate an API token",
+        description: concat!(
+            "Issues a new value for the same token (revision + 1); the previous value keeps ",
+            "working for `gracePeriodSeconds` (0–604800; no body: 0), and a value retired before ",
+            "stops at once (at most two are valid). `expiresAt` stays. A token may rotate itself ",
+            "when `selfRotate` is set; rotating another token needs the rights to edit it. The ",
+            "answer carries the new `token` value (`Cache-Control: no-store`)."
+        ),
+        parameters: Vec::new(),
+        body: Some(json_body("RotateToken", false, "Nothing, or the grace period and revision.")),
+        responses: with(
+            with(
+                vec![("200", ok("The token, with its new value.", "Token"))],
+                errors(&["400", "401", "403", "404"]),
+            ),
+            with(
+                vec![("409", problem("Conflict: a stale `revision`, or the token is deleted."))],
+                errors(&["408", "413", "415", "429", "503"]),
+            ),
+        ),
+        public: false,
+    }
+    .build()
+}
+
 fn get_icon() -> Value {
     let image = json!({"schema": {"type": "string", "format": "binary"}});
     let found = json!({
@@ -1762,6 +1835,10 @@ fn paths() -> Value {
             with_id("TokenId", object([("post", switch_token(false))])),
         ),
         (
+            "/public/v1/accounts/api-tokens/{id}/rotate",
+            with_id("TokenId", object([("post", rotate_token())])),
+        ),
+        (
             "/public/v1/accounts/api-tokens/{id}/icon",
             with_id(
                 "TokenId",
@@ -1838,6 +1915,7 @@ mod tests {
         ),
         ("/public/v1/accounts/api-tokens/{id}/enable", &["post"]),
         ("/public/v1/accounts/api-tokens/{id}/disable", &["post"]),
+        ("/public/v1/accounts/api-tokens/{id}/rotate", &["post"]),
         (
             "/public/v1/accounts/api-tokens/{id}/icon",
             &["delete", "get", "put"],
