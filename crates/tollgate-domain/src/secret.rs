@@ -353,6 +353,13 @@ pub struct TokenHash {
     pub digest: [u8; 32],
 }
 
+impl TokenHash {
+    /// True when both are the same key's hash of the same value; compared in constant time.
+    pub fn matches(&self, other: &TokenHash) -> bool {
+        self.key_id == other.key_id && bool::from(self.digest.ct_eq(&other.digest))
+    }
+}
+
 impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TokenHash(key {}, …)", self.key_id)

@@ -22,6 +22,7 @@ pub mod dto;
 pub mod error;
 pub mod gate;
 pub mod handlers;
+pub mod leaks;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

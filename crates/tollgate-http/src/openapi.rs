@@ -164,6 +164,17 @@ fn schemas() -> Value {
         ("UpdateToken", update_token_schema()),
         ("EmptyBody", empty_body_schema()),
         (
+            "RevokeCredentials",
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["credentials"],
+                "properties": {
+                    "credentials": {"type": "array", "maxItems": 1000, "items": {"type": "string"}}
+                }
+            }),
+        ),
+        (
             "RotateToken",
             json!({
                 "type": "object",
@@ -1499,6 +1510,33 @@ fn switch_token(enable: bool) -> Value {
     .build()
 }
 
+fn revoke_credentials() -> Value {
+    Op {
+        id: "revokeCredentials",
+        tag: "Gateway",
+        summary: "Report leaked token values",
+        description: concat!(
+            "No authentication (secret scanners call it). At most 1000 values in at most 128 KB. ",
+            "The report is stored and answered 202 — the same answer whatever the values hold ",
+            "— and processed off the request path: each well-formed value with the right secret ",
+            "disables its token and marks it compromised (a token's previous value during its ",
+            "grace only ends the grace), with a `leak-reported` audit record. Limited per client ",
+            "address (429); 503 when the database cannot store it."
+        ),
+        parameters: Vec::new(),
+        body: Some(json_body("RevokeCredentials", true, "The leaked values.")),
+        responses: with(
+            vec![(
+                "202",
+                json!({"description": "Stored; it will be processed.", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string", "enum": ["received"]}}}}}}),
+            )],
+            errors(&["400", "408", "413", "429", "503"]),
+        ),
+        public: true,
+    }
+    .build()
+}
+
 fn rotate_token() -> Value {
     Op {
         id: "rotateApiToken",
@@ -1512,14 +1550,21 @@ fn rotate_token() -> Value {
             "answer carries the new `token` value (`Cache-Control: no-store`)."
         ),
         parameters: Vec::new(),
-        body: Some(json_body("RotateToken", false, "Nothing, or the grace period and revision.")),
+        body: Some(json_body(
+            "RotateToken",
+            false,
+            "Nothing, or the grace period and revision.",
+        )),
         responses: with(
             with(
                 vec![("200", ok("The token, with its new value.", "Token"))],
                 errors(&["400", "401", "403", "404"]),
             ),
             with(
-                vec![("409", problem("Conflict: a stale `revision`, or the token is deleted."))],
+                vec![(
+                    "409",
+                    problem("Conflict: a stale `revision`, or the token is deleted."),
+                )],
                 errors(&["408", "413", "415", "429", "503"]),
             ),
         ),
@@ -1892,6 +1937,10 @@ fn paths() -> Value {
             ]),
         ),
         ("/v1/introspect", object([("post", introspect())])),
+        (
+            "/v1/credentials/revoke",
+            object([("post", revoke_credentials())]),
+        ),
     ])
 }
 
@@ -1936,9 +1985,16 @@ mod tests {
             &["delete", "get", "patch", "post", "put"],
         ),
         ("/v1/introspect", &["post"]),
+        ("/v1/credentials/revoke", &["post"]),
     ];
 
-    const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/public/v1/openapi.json"];
+    const PUBLIC: &[&str] = &[
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/public/v1/openapi.json",
+        "/v1/credentials/revoke",
+    ];
 
     fn operations(doc: &Value) -> Vec<(String, String, Value)> {
         let mut found = Vec::new();

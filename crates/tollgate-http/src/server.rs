@@ -26,6 +26,7 @@ pub struct Listeners {
 /// every request of the platform passes through.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::gateway::configure(cfg);
+    handlers::credentials::configure(cfg);
     handlers::tokens::configure(cfg);
     handlers::rotation::configure(cfg);
     handlers::icons::configure(cfg);

@@ -83,6 +83,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The request-authorization gate (token cache, id set, write-behind).
     pub gate: Arc<Gate>,
+    /// Stored leak reports on their way to the processor.
+    pub leaks: crate::leaks::LeakQueue,
+    /// Leak reports per client address (429 past the limit).
+    pub leak_limiter: Arc<crate::gate::Limiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -112,7 +116,14 @@ impl AppState {
         options: GateOptions,
     ) -> Result<Self, tollgate_store::StoreError> {
         let gate = Gate::start(store.clone(), keys.hash.clone(), options)?;
+        let leaks = crate::leaks::LeakQueue::start(store.clone(), &gate).map_err(|error| {
+            tollgate_store::StoreError::Database(format!(
+                "cannot start the leak processor: {error}"
+            ))
+        })?;
         Ok(Self {
+            leaks,
+            leak_limiter: Arc::new(crate::gate::Limiter::default()),
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),

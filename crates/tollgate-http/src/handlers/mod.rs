@@ -1,6 +1,7 @@
 //! Request handlers, one file per area, each with its `configure`.
 
 pub mod audit;
+pub mod credentials;
 pub mod gateway;
 pub mod health;
 pub mod icons;
