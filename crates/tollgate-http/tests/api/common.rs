@@ -372,7 +372,7 @@ impl Server {
             None => None,
         };
 
-        let state = AppState::new(
+        let state = AppState::with_gate_options(
             store.clone(),
             keys.clone(),
             Settings {
@@ -382,6 +382,11 @@ impl Server {
                 write_timeout: options.connection_timeout + Duration::from_secs(2),
                 forwarded_header: options.forwarded_header,
                 body_timeout: options.body_timeout,
+            },
+            tollgate_http::gate::GateOptions {
+                // Expired records within a fraction of a second.
+                expiry_sweep: Duration::from_millis(200),
+                ..Default::default()
             },
         )?;
         let gate = Arc::clone(&state.gate);

@@ -64,6 +64,7 @@ mod common;
 mod envoy;
 mod gate;
 mod lifecycle;
+mod lifetimes;
 mod neutralise;
 mod openapi;
 mod statuses;

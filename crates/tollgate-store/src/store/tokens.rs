@@ -265,6 +265,20 @@ fn write_change(
     {
         write_modules(conn, &id, token.modules())?;
     }
+    if event
+        .changes
+        .iter()
+        .any(|change| matches!(change, tollgate_domain::Change::Grace { .. }))
+        && event.kind != EventKind::Rotated
+    {
+        // A grace ended early (a leak report): the previous value's row says until when.
+        diesel::update(token_previous_values::table.find(&id))
+            .set(
+                token_previous_values::expires_at
+                    .eq(token.parts().previous_value_expires_at.map(to_db)),
+            )
+            .execute(conn)?;
+    }
     if event.kind == EventKind::Deleted {
         // Delete wipes the recoverable copy; the hash stays so a later use is recognised.
         diesel::update(tokens::table.filter(tokens::id.eq(&id)))
@@ -382,12 +396,17 @@ impl Store {
             let read_revision = stored.token.revision();
             let event = op(&mut stored.token, &stored.account)?;
             if let Some(event) = &event {
-                if event.revision != read_revision {
+                let changed = event.revision != read_revision;
+                if changed {
                     write_change(conn, &stored.token, read_revision, event)?;
                 }
                 also(conn, &stored.token)?;
                 append_record(conn, &self.audit_key, &stored.token, event, ctx)?;
-                Self::signal_change(conn, &id.to_string()).map_err(StoreError::from)?;
+                // Only a change of the token itself concerns the instances' caches (a reveal
+                // or an expiry record does not).
+                if changed {
+                    Self::signal_change(conn, &id.to_string()).map_err(StoreError::from)?;
+                }
             }
             Ok(TokenChanged {
                 token: stored,
