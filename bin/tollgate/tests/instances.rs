@@ -182,3 +182,104 @@ fn last_access_survives_a_clean_restart_and_cli_changes_are_noticed_on_sqlite() 
     second.stop()?;
     Ok(())
 }
+
+/// Expiry and a rotation's grace on two instances (SPEC §9): both refuse the expired value and
+/// the retired previous value at the instant itself, decided in memory on each — no change
+/// needs to travel. Prints how long after the instant each instance first refused.
+#[test]
+fn expiry_and_grace_end_on_two_instances() -> R<()> {
+    let database = TestDatabase::create()?;
+    let site = Site {
+        database_url: database.url().to_owned(),
+        secret_key: Some(SECRET_KEY),
+        env: Vec::new(),
+    };
+    let cli_dir = tempfile::tempdir()?;
+    let (_, _, admin) = site.account_and_token(cli_dir.path(), "access-management,billing")?;
+    let (dir_a, dir_b) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let a = Instance::start(&site, dir_a.path())?;
+    let b = Instance::start(&site, dir_b.path())?;
+    let expires = OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let created = a.expect(
+        201,
+        a.call(
+            reqwest::Method::POST,
+            &admin,
+            TOKENS,
+            Some(json!({"name": "Short", "modules": [{"id": "MOD-1104"}],
+                        "expiresAt": expires.format(&Rfc3339)?})),
+        )?,
+    )?;
+    let id = text(&created, "/id")?;
+    let short = text(&created, "/token")?;
+    let rotating = a.expect(
+        201,
+        a.call(
+            reqwest::Method::POST,
+            &admin,
+            TOKENS,
+            Some(json!({"name": "Rotating", "modules": [{"id": "MOD-1104"}]})),
+        )?,
+    )?;
+    let rotating_id = text(&rotating, "/id")?;
+    let old = text(&rotating, "/token")?;
+    let rotated = a.expect(
+        200,
+        a.call(
+            reqwest::Method::POST,
+            &admin,
+            &format!("{TOKENS}/{rotating_id}/rotate"),
+            Some(json!({"gracePeriodSeconds": 2})),
+        )?,
+    )?;
+    let grace_end = OffsetDateTime::parse(&text(&rotated, "/previousValueExpiresAt")?, &Rfc3339)?;
+    let new = text(&rotated, "/token")?;
+    for instance in [&a, &b] {
+        wait_until("both values during the grace, and the short token", || {
+            Ok(instance.authorize(&short, BILLING_PATH)? == 200
+                && instance.authorize(&old, BILLING_PATH)? == 200
+                && instance.authorize(&new, BILLING_PATH)? == 200)
+        })?;
+    }
+    let mut refused: Vec<(&str, char, time::Duration)> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut pending = vec![
+        ('A', &a, &short, expires, "expiry"),
+        ('B', &b, &short, expires, "expiry"),
+        ('A', &a, &old, grace_end, "grace end"),
+        ('B', &b, &old, grace_end, "grace end"),
+    ];
+    while !pending.is_empty() && std::time::Instant::now() < deadline {
+        pending.retain(|(name, instance, value, instant, what)| {
+            match instance.authorize(value, BILLING_PATH) {
+                Ok(401) => {
+                    refused.push((what, *name, OffsetDateTime::now_utc() - *instant));
+                    false
+                }
+                _ => true,
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(pending.is_empty(), "still accepted after 10 s");
+    for (what, name, after) in &refused {
+        eprintln!("instances: {name} refused after the {what} at +{after}");
+        assert!(*after >= time::Duration::ZERO, "never before the instant");
+        assert!(*after < time::Duration::seconds(1), "within a second");
+    }
+    assert_eq!(a.authorize(&new, BILLING_PATH)?, 200);
+    assert_eq!(b.authorize(&new, BILLING_PATH)?, 200);
+    let read = b.expect(
+        200,
+        b.call(
+            reqwest::Method::GET,
+            &admin,
+            &format!("{TOKENS}/{id}"),
+            None,
+        )?,
+    )?;
+    assert_eq!(text(&read, "/status")?, "Expired");
+    a.stop()?;
+    b.stop()?;
+    Ok(())
+}
