@@ -532,22 +532,8 @@ fn start_cluster() -> Result<PgServer, TestDbError> {
     let mut failures = Vec::new();
     for _ in 0..START_ATTEMPTS {
         let port = free_port()?;
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-            base.display()
-        );
-        let mut pg_ctl = runner.command(&binaries.pg_ctl);
-        pg_ctl
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(&log_file)
-            .args(["-w", "-t", "60", "-o"])
-            .arg(&options)
-            .arg("start");
-        match run(&mut pg_ctl, "see the server log below") {
-            Ok(_) => {
+        match pg_ctl_start(&binaries.pg_ctl, runner, &base, &data, &log_file, port, 300) {
+            Ok(()) => {
                 let admin_url = crate::backend::without_gss_encryption(&format!(
                     "postgres://postgres@127.0.0.1:{port}/postgres"
                 ));
@@ -854,7 +840,7 @@ impl OwnCluster {
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port()?;
-            match pg_ctl_start(&binaries.pg_ctl, runner, &base, &data, &log_file, port) {
+            match pg_ctl_start(&binaries.pg_ctl, runner, &base, &data, &log_file, port, 200) {
                 Ok(()) => {
                     return Ok(OwnCluster {
                         base,
@@ -886,6 +872,7 @@ impl OwnCluster {
             &self.data,
             &self.log_file,
             self.port,
+            200,
         )
     }
 
@@ -926,7 +913,8 @@ impl OwnCluster {
     }
 }
 
-/// `pg_ctl start` of the cluster in `data` on `port`, waiting until it accepts connections.
+/// `pg_ctl start` of the cluster in `data` on `port` (sockets in `base`, durability off),
+/// waiting until it accepts connections.
 fn pg_ctl_start(
     pg_ctl: &Path,
     runner: Runner,
@@ -934,10 +922,11 @@ fn pg_ctl_start(
     data: &Path,
     log_file: &Path,
     port: u16,
+    max_connections: u32,
 ) -> Result<(), TestDbError> {
     let options = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
-         -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+         -c synchronous_commit=off -c full_page_writes=off -c max_connections={max_connections}",
         base.display()
     );
     let mut command = runner.command(pg_ctl);
