@@ -88,8 +88,17 @@ impl Site {
         Ok(serde_json::from_slice(&output.stdout)?)
     }
 
-    /// An account and a token of it, made with the CLI: (account id, token id, token value).
+    /// An account and a token of it, made with the CLI (after `tollgate migrate`, which creates
+    /// the database): (account id, token id, token value).
     fn account_and_token(&self, data_dir: &Path, modules: &str) -> R<(String, String, String)> {
+        let output = self.command(data_dir, &["migrate"]).output()?;
+        if !output.status.success() {
+            return Err(format!(
+                "migrate failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
         let account = self.cli(
             data_dir,
             &[

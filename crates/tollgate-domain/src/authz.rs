@@ -9,8 +9,9 @@ use std::borrow::Cow;
 
 use crate::account::{AccountStatus, AccountType};
 use crate::id::{AccountId, TokenId};
+use crate::keyring::HashVerifier;
 use crate::module::{Catalog, Module, ModuleSet};
-use crate::secret::{HashKey, MalformedToken, PresentedToken, TokenHash};
+use crate::secret::{MalformedToken, PresentedToken, TokenHash};
 use crate::token::{FailureReason, TokenStatus};
 
 /// What the hot path needs to know about a stored token.
@@ -216,17 +217,18 @@ pub struct Grant<'v> {
 }
 
 /// Checks a presented value against the stored view of the token it names. The secret is
-/// compared first (in constant time), so a wrong secret is reported as such whatever the
-/// token's state.
+/// compared first (in constant time, under the key the stored hash names: one key, or a
+/// [`Keyring`](crate::Keyring) during a key rotation), so a wrong secret is reported as such
+/// whatever the token's state.
 pub fn authenticate<'v>(
     presented: &PresentedToken<'_>,
     view: Option<&'v TokenView>,
-    key: &HashKey,
+    key: &impl HashVerifier,
 ) -> Result<&'v TokenView, RefusalReason> {
     let view = view
         .filter(|view| view.id == presented.id())
         .ok_or(RefusalReason::UnknownToken)?;
-    if !key.verify(presented.expose_secret(), &view.hash) {
+    if !key.verify_hash(presented.expose_secret(), &view.hash) {
         return Err(RefusalReason::Failed(FailureReason::WrongSecret));
     }
     match (view.status, view.account_status) {
@@ -273,7 +275,7 @@ pub fn authorize<'v>(
     authorization: Option<&str>,
     path: Option<&str>,
     lookup: impl FnOnce(TokenId) -> Option<&'v TokenView>,
-    key: &HashKey,
+    key: &impl HashVerifier,
     catalog: &'v Catalog,
 ) -> Result<Grant<'v>, RefusalReason> {
     if transport == Transport::Http {

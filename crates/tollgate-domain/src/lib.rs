@@ -9,6 +9,7 @@
 //! - [`token`]: the token aggregate and its state machine, producing audit events.
 //! - [`secret`]: token values (generation, checksum, parsing), the purpose keys, hashing,
 //!   sealing, constant-time comparison.
+//! - [`keyring`]: the current server key and the previous ones (key rotation).
 //! - [`authz`]: the request authorization decision (the hot path).
 //! - [`permission`]: the management permission decision.
 //! - [`query`]: the typed filter/sort/page model for lists; [`listing`]: that model applied to
@@ -18,6 +19,7 @@
 pub mod account;
 pub mod authz;
 pub mod id;
+pub mod keyring;
 pub mod listing;
 pub mod module;
 pub mod permission;
@@ -30,10 +32,11 @@ pub mod values;
 pub use account::{Account, AccountStatus, AccountType, User};
 pub use authz::{Grant, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
 pub use id::{AccountId, AuditId, Id, IdParseError, ModuleId, TokenId, UserId};
+pub use keyring::{HashVerifier, Keyring, KeyringError};
 pub use module::{Catalog, Module, ModuleSet, WellKnown};
 pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibility};
 pub use secret::{
-    HashKey, Keys, MacKey, PresentedToken, SealKey, ServerKey, TokenHash, TokenValue,
+    HashKey, KeyId, Keys, MacKey, PresentedToken, SealKey, ServerKey, TokenHash, TokenValue,
 };
 pub use token::{
     Change, EventKind, FailureReason, NewToken, Principal, Stamp, Token, TokenEvent, TokenParts,

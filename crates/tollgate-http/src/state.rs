@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use tollgate_domain::Keys;
+use tollgate_domain::Keyring;
 use tollgate_store::Store;
 
 use crate::gate::{Gate, GateOptions};
@@ -62,8 +62,9 @@ impl Default for Settings {
 pub struct AppState {
     /// The database.
     pub store: Store,
-    /// The purpose keys.
-    pub keys: Arc<Keys>,
+    /// The server keys: the current one and the previous ones (with the retirement times the
+    /// database recorded).
+    pub keys: Arc<Keyring>,
     /// Settings.
     pub settings: Arc<Settings>,
     /// Request metrics.
@@ -85,23 +86,30 @@ impl AppState {
     /// A state over `store` with `keys` and `settings`; starts the gate (see [`Gate::start`]).
     pub fn new(
         store: Store,
-        keys: Keys,
+        keys: impl Into<Keyring>,
         settings: Settings,
     ) -> Result<Self, tollgate_store::StoreError> {
         Self::with_gate_options(store, keys, settings, GateOptions::default())
     }
 
-    /// As [`AppState::new`], with gate options.
+    /// As [`AppState::new`], with gate options. The keys are given the retirement times the
+    /// database recorded (a retired key accepts only sessions and tickets from before).
     pub fn with_gate_options(
         store: Store,
-        keys: Keys,
+        keys: impl Into<Keyring>,
         settings: Settings,
         options: GateOptions,
     ) -> Result<Self, tollgate_store::StoreError> {
-        let gate = Gate::start(store.clone(), keys.hash.clone(), options)?;
+        let retired: Vec<_> = store
+            .server_keys()?
+            .into_iter()
+            .filter_map(|key| key.retired_at.map(|at| (key.key_id, at)))
+            .collect();
+        let keys = Arc::new(keys.into().with_retirements(&retired));
+        let gate = Gate::start(store.clone(), Arc::clone(&keys), options)?;
         Ok(Self {
             store,
-            keys: Arc::new(keys),
+            keys,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             gate,

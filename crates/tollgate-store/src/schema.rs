@@ -10,6 +10,7 @@ diesel::table! {
         account_type -> Text,
         status -> Text,
         created_at -> Timestamp,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -20,6 +21,7 @@ diesel::table! {
         name -> Text,
         admin -> Bool,
         created_at -> Timestamp,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -31,6 +33,7 @@ diesel::table! {
         description -> Text,
         account_types -> Text,
         paths -> Text,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -71,6 +74,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         deleted_by_id -> Nullable<Text>,
         deleted_by_name -> Nullable<Text>,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -110,6 +114,7 @@ diesel::table! {
         record -> Text,
         prev_hash -> Binary,
         hash -> Binary,
+        key_id -> Nullable<Text>,
     }
 }
 
@@ -137,6 +142,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    server_keys (key_id) {
+        key_id -> Text,
+        ordinal -> BigInt,
+        added_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_sessions (session_id) {
+        session_id -> Text,
+        key_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(account_modules -> accounts (account_id));
 diesel::joinable!(account_modules -> modules (module_id));
@@ -160,4 +182,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_sequence,
     sign_in_nonces,
     audit_event_types,
+    server_keys,
+    sign_in_sessions,
 );

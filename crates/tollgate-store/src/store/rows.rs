@@ -46,6 +46,7 @@ pub(crate) struct AccountRow {
     pub account_type: String,
     pub status: String,
     pub created_at: PrimitiveDateTime,
+    pub row_mac: Option<String>,
 }
 
 impl AccountRow {
@@ -71,6 +72,7 @@ pub(crate) struct UserRow {
     pub name: String,
     pub admin: bool,
     pub created_at: PrimitiveDateTime,
+    pub row_mac: Option<String>,
 }
 
 impl UserRow {
@@ -94,6 +96,7 @@ pub(crate) struct ModuleRow {
     pub description: String,
     pub account_types: String,
     pub paths: String,
+    pub row_mac: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable)]
@@ -127,10 +130,11 @@ pub(crate) struct TokenRow {
     pub deleted_at: Option<PrimitiveDateTime>,
     pub deleted_by_id: Option<String>,
     pub deleted_by_name: Option<String>,
+    pub row_mac: Option<String>,
 }
 
 /// The columns a change writes (never the secret hash, the creation stamp or `lastAccessAt`,
-/// which the write-behind owns).
+/// which the write-behind owns), and the row MAC over the result.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = tokens)]
 #[diesel(treat_none_as_null = true)]
@@ -154,6 +158,7 @@ pub(crate) struct TokenChanges {
     pub deleted_at: Option<PrimitiveDateTime>,
     pub deleted_by_id: Option<String>,
     pub deleted_by_name: Option<String>,
+    pub row_mac: Option<String>,
 }
 
 type StampColumns = (Option<PrimitiveDateTime>, Option<String>, Option<String>);
@@ -202,7 +207,8 @@ fn stamp(
 }
 
 impl TokenChanges {
-    pub(crate) fn of(token: &Token) -> Self {
+    /// The columns of `token`, and `row_mac` (made over them by the caller).
+    pub(crate) fn of(token: &Token, row_mac: Option<String>) -> Self {
         let parts = token.parts();
         let m = &parts.milestones;
         let (updated_at, updated_by_id, updated_by_name) = stamp_columns(m.updated.as_ref());
@@ -229,6 +235,7 @@ impl TokenChanges {
             deleted_at,
             deleted_by_id,
             deleted_by_name,
+            row_mac,
         }
     }
 }
@@ -239,9 +246,10 @@ impl TokenRow {
         key_id: String,
         hash: Vec<u8>,
         sealed: Option<Vec<u8>>,
+        row_mac: String,
     ) -> Self {
         let parts = token.parts();
-        let changes = TokenChanges::of(token);
+        let changes = TokenChanges::of(token, Some(row_mac));
         let created = &parts.milestones.created;
         Self {
             id: parts.id.to_string(),
@@ -272,6 +280,7 @@ impl TokenRow {
             deleted_at: changes.deleted_at,
             deleted_by_id: changes.deleted_by_id,
             deleted_by_name: changes.deleted_by_name,
+            row_mac: changes.row_mac,
         }
     }
 
@@ -342,4 +351,5 @@ pub(crate) struct AuditRow {
     pub record: String,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    pub key_id: Option<String>,
 }

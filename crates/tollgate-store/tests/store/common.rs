@@ -35,7 +35,7 @@ pub fn sqlite() -> Result<Harness, Box<dyn std::error::Error + Send + Sync>> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}/tollgate.db", dir.path().display());
     let keys = keys();
-    let store = Store::open(&url, keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(&url, keys.clone(), PoolOptions::default())?;
     Ok(Harness {
         name: "sqlite",
         store,
@@ -50,7 +50,7 @@ pub fn postgres() -> Result<Harness, Box<dyn std::error::Error + Send + Sync>> {
     let db = TestDatabase::create()?;
     let url = db.url().to_owned();
     let keys = keys();
-    let store = Store::open(&url, keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(&url, keys.clone(), PoolOptions::default())?;
     Ok(Harness {
         name: "postgres",
         store,
