@@ -21,8 +21,8 @@
 use serde_json::{Value, json};
 use tollgate_domain::{KeyId, Keyring, Keys};
 
-/// The security fields of one row, as stored.
-#[derive(Debug, Clone, Copy)]
+/// The security fields of one row, as stored. `Debug` names the row only.
+#[derive(Clone, Copy)]
 pub enum Row<'a> {
     /// A `tokens` row and its `token_modules`.
     Token {
@@ -72,6 +72,17 @@ pub enum Row<'a> {
         /// `paths`, as stored.
         paths: &'a str,
     },
+}
+
+impl std::fmt::Debug for Row<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Row::Token { id, .. } => write!(f, "Row::Token({id}, …)"),
+            Row::Account { id, .. } => write!(f, "Row::Account({id}, …)"),
+            Row::User { id, .. } => write!(f, "Row::User({id}, …)"),
+            Row::Module { id, .. } => write!(f, "Row::Module({id}, …)"),
+        }
+    }
 }
 
 /// Why a row's MAC does not hold.

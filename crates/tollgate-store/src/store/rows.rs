@@ -99,7 +99,8 @@ pub(crate) struct ModuleRow {
     pub row_mac: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable)]
+/// A `tokens` row. `Debug` leaves out the hash and the sealed copy.
+#[derive(Clone, Queryable, Selectable, QueryableByName, Insertable)]
 #[diesel(table_name = tokens)]
 pub(crate) struct TokenRow {
     pub id: String,
@@ -131,6 +132,18 @@ pub(crate) struct TokenRow {
     pub deleted_by_id: Option<String>,
     pub deleted_by_name: Option<String>,
     pub row_mac: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRow")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("status", &self.status)
+            .field("revision", &self.revision)
+            .field("secret_key_id", &self.secret_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The columns a change writes (never the secret hash, the creation stamp or `lastAccessAt`,
