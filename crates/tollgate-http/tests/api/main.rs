@@ -60,6 +60,7 @@ mod bad_input;
 mod clients;
 mod common;
 mod gate;
+mod integrity;
 mod lifecycle;
 mod openapi;
 mod statuses;

@@ -339,7 +339,11 @@ fn a_kept_checkpoint_catches_what_a_consistent_rollback_hides() -> TestResult {
         assert_eq!(kept.count, 4);
         let line = kept.line(&h.keys);
         let parsed = tollgate_audit::Checkpoint::parse(&line, 1, &h.store.keyring())?;
-        assert!(h.store.audit_report(None, std::slice::from_ref(&parsed))?.intact());
+        assert!(
+            h.store
+                .audit_report(None, std::slice::from_ref(&parsed))?
+                .intact()
+        );
 
         // The last change undone everywhere: its record, the head, and the token's row.
         cut_tail(h, &f, 4)?;
