@@ -226,7 +226,8 @@ impl WriteBehind {
     }
 
     /// Writes the pending failures, counting them in `written`; on an error puts back the one
-    /// that failed and those not tried. A token that no longer exists gets no record.
+    /// that failed and those not tried. A token that no longer exists, or whose row fails its
+    /// row MAC (refused and logged by the store), gets no record.
     fn flush_failures(&self, sink: &impl Sink, written: &mut usize) -> Result<(), StoreError> {
         let failures: Vec<Failure> = match self.failures.lock() {
             Ok(mut failures) => failures.drain(..).collect(),
@@ -242,7 +243,7 @@ impl WriteBehind {
             };
             match sink.record_authentication_failure(failure.id, failure.reason, &ctx) {
                 Ok(()) => *written += 1,
-                Err(StoreError::NotFound(_)) => {}
+                Err(StoreError::NotFound(_) | StoreError::Integrity(_)) => {}
                 Err(error) => {
                     if let Ok(mut pending) = self.failures.lock() {
                         pending.push(failure);

@@ -567,59 +567,63 @@ impl Store {
     }
 
     /// Moves tokens seen to authenticate under a previous key to the current key (the
-    /// write-behind calls this, off the request path): each hash is replaced only when the row
-    /// still holds the old one, has no sealed copy (those move with `tollgate keys rotate`,
-    /// hash and copy together) and passes its row MAC; the row MAC is made again. Returns how
-    /// many moved.
+    /// write-behind calls this, off the request path), each in a transaction of its own: a hash
+    /// is replaced only when the row still holds the old one, has no sealed copy (those move
+    /// with `tollgate keys rotate`, hash and copy together) and passes its row MAC; the row MAC
+    /// is made again. Returns how many moved.
     pub fn rehash_tokens(&self, rehashes: &[Rehash]) -> Result<usize, StoreError> {
-        if rehashes.is_empty() {
+        let mut moved = 0;
+        for rehash in rehashes {
+            if rehash.to.key_id == self.keys.current().id() {
+                moved += self.transaction(|conn| self.rehash_one(conn, rehash))?;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// One token moved (in the caller's transaction), with its account's chain head locked
+    /// first like any change to it: a change that read the old hash cannot then write a row
+    /// MAC over it.
+    fn rehash_one(&self, conn: &mut AnyConnection, rehash: &Rehash) -> Result<usize, StoreError> {
+        let Some(first) = load_token_row(conn, rehash.id)? else {
+            return Ok(0);
+        };
+        lock_head(conn, &first.account_id)?;
+        let Some(row) = load_token_row(conn, rehash.id)? else {
+            return Ok(0);
+        };
+        let unchanged = row.secret_key_id == rehash.from.key_id.to_string()
+            && row.secret_hash == rehash.from.digest
+            && row.sealed_value.is_none();
+        if !unchanged {
             return Ok(0);
         }
-        self.transaction(|conn| {
-            let mut moved = 0;
-            for rehash in rehashes {
-                if rehash.to.key_id != self.keys.current().id() {
-                    continue;
-                }
-                let Some(row) = load_token_row(conn, rehash.id)? else {
-                    continue;
-                };
-                let unchanged = row.secret_key_id == rehash.from.key_id.to_string()
-                    && row.secret_hash == rehash.from.digest
-                    && row.sealed_value.is_none();
-                if !unchanged {
-                    continue;
-                }
-                let modules = token_module_texts(conn, &row.id)?;
-                if let Err(error) =
-                    token_fields(&row, &modules).check(&self.keys, row.row_mac.as_deref())
-                {
-                    self.refuse_row(&format!("token {}", row.id), error);
-                    continue;
-                }
-                let key_id = rehash.to.key_id.to_string();
-                let moved_row = TokenRow {
-                    secret_key_id: key_id.clone(),
-                    secret_hash: rehash.to.digest.to_vec(),
-                    ..row.clone()
-                };
-                let mac = token_fields(&moved_row, &modules).mac(self.keys.current());
-                moved += diesel::update(
-                    tokens::table
-                        .filter(tokens::id.eq(&row.id))
-                        .filter(tokens::secret_key_id.eq(&row.secret_key_id))
-                        .filter(tokens::secret_hash.eq(&row.secret_hash)),
-                )
-                .set((
-                    tokens::secret_key_id.eq(key_id),
-                    tokens::secret_hash.eq(rehash.to.digest.to_vec()),
-                    tokens::row_mac.eq(mac),
-                ))
-                .execute(conn)?;
-                Self::signal_change(conn, &row.id)?;
-            }
-            Ok(moved)
-        })
+        let modules = token_module_texts(conn, &row.id)?;
+        if let Err(error) = token_fields(&row, &modules).check(&self.keys, row.row_mac.as_deref()) {
+            self.refuse_row(&format!("token {}", row.id), error);
+            return Ok(0);
+        }
+        let key_id = rehash.to.key_id.to_string();
+        let moved_row = TokenRow {
+            secret_key_id: key_id.clone(),
+            secret_hash: rehash.to.digest.to_vec(),
+            ..row.clone()
+        };
+        let mac = token_fields(&moved_row, &modules).mac(self.keys.current());
+        let moved = diesel::update(
+            tokens::table
+                .filter(tokens::id.eq(&row.id))
+                .filter(tokens::secret_key_id.eq(&row.secret_key_id))
+                .filter(tokens::secret_hash.eq(&row.secret_hash)),
+        )
+        .set((
+            tokens::secret_key_id.eq(key_id),
+            tokens::secret_hash.eq(rehash.to.digest.to_vec()),
+            tokens::row_mac.eq(mac),
+        ))
+        .execute(conn)?;
+        Self::signal_change(conn, &row.id)?;
+        Ok(moved)
     }
 
     /// Records a failed authentication with a known token id (the write-behind calls this).
