@@ -38,8 +38,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     };
     let key = setup::server_key(&config, create)?;
     let ring = setup::keyring(&config, &key)?;
-    if let Command::Migrate { check: true } = cli.command {
-        return commands::migrate_check(&config, ring);
+    match cli.command {
+        Command::Migrate { check: true } => return commands::migrate_check(&config, ring),
+        Command::TicketKey => {
+            // Only the key: an identity provider may be given the ticket key of a key that is
+            // not current yet (docs/OPERATIONS.md, rotation step 1).
+            println!("{}", key.export_ticket_key().as_str());
+            return Ok(true);
+        }
+        _ => {}
     }
     let store = setup::store(&config, &ring, create)?;
     let keys = ring.current().clone();
@@ -58,10 +65,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Modules(command) => commands::modules(&store, command).map(|()| true),
         Command::Audit(command) => audit::audit(&store, command),
-        Command::TicketKey => {
-            println!("{}", key.export_ticket_key().as_str());
-            Ok(true)
-        }
+        // Answered above, without the database.
+        Command::TicketKey => Ok(true),
         Command::LoginUrl { user, base_url } => {
             let user = commands::user_id(&user)?;
             let base = base_url.unwrap_or_else(|| commands::default_base_url(config.listen));

@@ -366,3 +366,50 @@ pub(crate) struct AuditRow {
     pub hash: Vec<u8>,
     pub key_id: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::TokenRow;
+
+    #[test]
+    fn a_token_row_never_prints_its_hash_or_sealed_copy() {
+        let row = TokenRow {
+            id: "TKN-1234-5678".into(),
+            account_id: "ACC-1234-5678".into(),
+            name: "robot".into(),
+            name_folded: "robot".into(),
+            description: String::new(),
+            description_folded: String::new(),
+            has_icon: false,
+            status: "Active".into(),
+            revision: 1,
+            secret_key_id: "0a0b0c0d".into(),
+            secret_hash: vec![0xab; 32],
+            sealed_value: Some(vec![0xcd; 60]),
+            last_access_at: None,
+            created_at: datetime!(2026-12-01 10:00:00),
+            created_by_id: "SYSTEM".into(),
+            created_by_name: "Tollgate".into(),
+            updated_at: None,
+            updated_by_id: None,
+            updated_by_name: None,
+            enabled_at: None,
+            enabled_by_id: None,
+            enabled_by_name: None,
+            disabled_at: None,
+            disabled_by_id: None,
+            disabled_by_name: None,
+            deleted_at: None,
+            deleted_by_id: None,
+            deleted_by_name: None,
+            row_mac: Some("v1.0a0b0c0d.00".into()),
+        };
+        let printed = format!("{row:?}");
+        assert!(printed.contains("TKN-1234-5678"), "{printed}");
+        for secret in ["171", "205", "ab, ab", "cd, cd"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+}
