@@ -116,14 +116,14 @@ fn rotate(store: &Store, json_mode: bool) -> anyhow::Result<bool> {
     print(json_mode, &value, || {
         let mut lines = vec![
             format!(
-                "re-hashed and re-sealed {} tokens under key {}; made {} row MACs again",
-                rotated.resealed,
+                "under key {}: tokens re-hashed and re-sealed: {}; row MACs made again: {}",
                 store.keyring().current().id(),
+                rotated.resealed,
                 rotated.row_macs
             ),
             format!(
-                "{} tokens without a sealed copy are still under an older key: each moves when \
-                 it is next used (see `tollgate keys status`)",
+                "tokens without a sealed copy still under an older key: {} (each moves when it \
+                 is next used; see `tollgate keys status`)",
                 rotated.waiting
             ),
         ];

@@ -100,12 +100,7 @@ impl AppState {
         settings: Settings,
         options: GateOptions,
     ) -> Result<Self, tollgate_store::StoreError> {
-        let retired: Vec<_> = store
-            .server_keys()?
-            .into_iter()
-            .filter_map(|key| key.retired_at.map(|at| (key.key_id, at)))
-            .collect();
-        let keys = Arc::new(keys.into().with_retirements(&retired));
+        let keys = Arc::new(keys.into().with_retirements(&store.key_retirements()?));
         let gate = Gate::start(store.clone(), Arc::clone(&keys), options)?;
         Ok(Self {
             store,

@@ -160,6 +160,14 @@ pub(crate) fn read_keys(conn: &mut AnyConnection) -> Result<Vec<ServerKeyRecord>
         .collect()
 }
 
+/// The retired keys and when each was retired (what [`Keyring::with_retirements`] takes).
+pub(crate) fn retirements(recorded: &[ServerKeyRecord]) -> Vec<(KeyId, OffsetDateTime)> {
+    recorded
+        .iter()
+        .filter_map(|key| key.retired_at.map(|at| (key.key_id, at)))
+        .collect()
+}
+
 fn describe_ring(ring: &Keyring) -> String {
     let previous: Vec<String> = ring.previous().map(|keys| keys.id().to_string()).collect();
     if previous.is_empty() {
@@ -253,7 +261,7 @@ pub(crate) fn plan(
         let dependents = dependents(conn, key.key_id, first == Some(key.key_id), now)?;
         if dependents.blocking() {
             return Err(StoreError::KeyMismatch(format!(
-                "key {} is not configured, but {} still depend on it: keep it in \
+                "key {} is not configured, but it is still needed by {}: keep it in \
                  TOLLGATE_PREVIOUS_SECRET_KEYS (`tollgate keys status` shows what depends on \
                  each key)",
                 key.key_id,
@@ -353,17 +361,25 @@ pub(crate) fn dependents(
 fn mac_unsigned_rows(conn: &mut AnyConnection, ring: &Keyring) -> Result<u64, StoreError> {
     let keys = ring.current();
     let mut made = 0u64;
-    let rows: Vec<TokenRow> = tokens::table
-        .filter(tokens::row_mac.is_null())
-        .select(TokenRow::as_select())
-        .load(conn)?;
-    for row in rows {
-        let modules = token_module_texts(conn, &row.id)?;
-        let mac = token_fields(&row, &modules).mac(keys);
-        diesel::update(tokens::table.find(&row.id))
-            .set(tokens::row_mac.eq(mac))
-            .execute(conn)?;
-        made += 1;
+    // In batches: a database from before may hold a million tokens.
+    loop {
+        let rows: Vec<TokenRow> = tokens::table
+            .filter(tokens::row_mac.is_null())
+            .order(tokens::id.asc())
+            .limit(1000)
+            .select(TokenRow::as_select())
+            .load(conn)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let modules = token_module_texts(conn, &row.id)?;
+            let mac = token_fields(&row, &modules).mac(keys);
+            diesel::update(tokens::table.find(&row.id))
+                .set(tokens::row_mac.eq(mac))
+                .execute(conn)?;
+            made += 1;
+        }
     }
     let rows: Vec<AccountRow> = accounts::table
         .filter(accounts::row_mac.is_null())
@@ -465,6 +481,11 @@ impl Store {
     pub fn server_keys(&self) -> Result<Vec<ServerKeyRecord>, StoreError> {
         let mut conn = self.conn()?;
         read_keys(&mut conn)
+    }
+
+    /// The retired keys and when each was retired (for [`Keyring::with_retirements`]).
+    pub fn key_retirements(&self) -> Result<Vec<(KeyId, OffsetDateTime)>, StoreError> {
+        Ok(retirements(&self.server_keys()?))
     }
 
     /// Every key the database recorded or the configuration names, and what depends on it

@@ -167,10 +167,7 @@ impl Store {
                 keys::read_keys(conn)
             })?
         };
-        let retired: Vec<_> = recorded
-            .iter()
-            .filter_map(|key| key.retired_at.map(|at| (key.key_id, at)))
-            .collect();
+        let retired = keys::retirements(&recorded);
         Ok(Self {
             pool,
             backend: url.backend(),
