@@ -9,8 +9,9 @@
 //! that fails its row MAC is not moved (that would sign what a superuser wrote); it is named.
 
 use diesel::prelude::*;
+use tollgate_audit::RowMacError;
 use tollgate_domain::secret::SealedValue;
-use tollgate_domain::{Keys, TokenId};
+use tollgate_domain::{Keyring, Keys, TokenId};
 
 use super::audit::lock_head;
 use super::integrity::{
@@ -113,37 +114,130 @@ fn move_token(
     })
 }
 
-/// Makes again, under `keys`, every MAC of `table`'s rows that is under another key and holds.
-fn remac_rows<R>(
-    store: &Store,
-    ids: Vec<String>,
-    what: &str,
-    load: impl Fn(&mut AnyConnection, &str) -> Result<Option<R>, StoreError>,
-    check_and_mac: impl Fn(&mut AnyConnection, &R, &Keys) -> Result<Result<String, String>, StoreError>,
-    write: impl Fn(&mut AnyConnection, &str, String) -> Result<(), StoreError>,
-    rotated: &mut Rotated,
-) -> Result<(), StoreError> {
-    for id in ids {
-        let mut conn = store.conn()?;
-        let outcome = transaction_on(&mut conn, |conn| {
-            let Some(row) = load(conn, &id)? else {
-                return Ok::<_, StoreError>(None);
-            };
-            match check_and_mac(conn, &row, store.keys.current())? {
-                Ok(mac) => {
-                    write(conn, &id, mac)?;
-                    Ok(Some(Ok(())))
-                }
-                Err(problem) => Ok(Some(Err(problem))),
-            }
-        })?;
-        match outcome {
-            Some(Ok(())) => rotated.row_macs += 1,
-            Some(Err(problem)) => rotated.refused.push(format!("{what} {id} {problem}")),
-            None => {}
+/// The tables whose rows carry a row MAC besides `tokens` (whose rows move with their hashes).
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Accounts,
+    Users,
+    Modules,
+}
+
+impl Table {
+    const ALL: [Table; 3] = [Table::Accounts, Table::Users, Table::Modules];
+
+    fn noun(self) -> &'static str {
+        match self {
+            Table::Accounts => "account",
+            Table::Users => "user",
+            Table::Modules => "module",
         }
     }
-    Ok(())
+
+    /// The ids of rows whose MAC is not under the current key (`pattern`), or missing.
+    fn stale(self, conn: &mut AnyConnection, pattern: &str) -> Result<Vec<String>, StoreError> {
+        Ok(match self {
+            Table::Accounts => accounts::table
+                .filter(
+                    accounts::row_mac
+                        .not_like(pattern)
+                        .or(accounts::row_mac.is_null()),
+                )
+                .select(accounts::id)
+                .load(conn)?,
+            Table::Users => users::table
+                .filter(
+                    users::row_mac
+                        .not_like(pattern)
+                        .or(users::row_mac.is_null()),
+                )
+                .select(users::id)
+                .load(conn)?,
+            Table::Modules => modules::table
+                .filter(
+                    modules::row_mac
+                        .not_like(pattern)
+                        .or(modules::row_mac.is_null()),
+                )
+                .select(modules::id)
+                .load(conn)?,
+        })
+    }
+
+    /// Checks row `id` under `ring` and makes its MAC again under `keys` (inside the caller's
+    /// transaction, the row locked first by a write). `Ok(None)`: the row is gone.
+    fn remac(
+        self,
+        conn: &mut AnyConnection,
+        id: &str,
+        ring: &Keyring,
+        keys: &Keys,
+    ) -> Result<Option<Result<(), RowMacError>>, StoreError> {
+        match self {
+            Table::Accounts => {
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::row_mac.eq(accounts::row_mac))
+                    .execute(conn)?;
+                let Some(row) = accounts::table
+                    .find(id)
+                    .select(AccountRow::as_select())
+                    .first(conn)
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let modules = account_module_texts(conn, id)?;
+                let fields = account_fields(&row, &modules);
+                if let Err(error) = fields.check(ring, row.row_mac.as_deref()) {
+                    return Ok(Some(Err(error)));
+                }
+                diesel::update(accounts::table.find(id))
+                    .set(accounts::row_mac.eq(fields.mac(keys)))
+                    .execute(conn)?;
+            }
+            Table::Users => {
+                diesel::update(users::table.find(id))
+                    .set(users::row_mac.eq(users::row_mac))
+                    .execute(conn)?;
+                let Some(row) = users::table
+                    .find(id)
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let fields = user_fields(&row);
+                if let Err(error) = fields.check(ring, row.row_mac.as_deref()) {
+                    return Ok(Some(Err(error)));
+                }
+                diesel::update(users::table.find(id))
+                    .set(users::row_mac.eq(fields.mac(keys)))
+                    .execute(conn)?;
+            }
+            Table::Modules => {
+                diesel::update(modules::table.find(id))
+                    .set(modules::row_mac.eq(modules::row_mac))
+                    .execute(conn)?;
+                let Some(row) = modules::table
+                    .find(id)
+                    .select(ModuleRow::as_select())
+                    .first(conn)
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let fields = module_fields(&row);
+                if let Err(error) = fields.check(ring, row.row_mac.as_deref()) {
+                    return Ok(Some(Err(error)));
+                }
+                diesel::update(modules::table.find(id))
+                    .set(modules::row_mac.eq(fields.mac(keys)))
+                    .execute(conn)?;
+                Store::signal_change(conn, "modules")?;
+            }
+        }
+        Ok(Some(Ok(())))
+    }
 }
 
 impl Store {
@@ -175,120 +269,21 @@ impl Store {
             rotated.refused.extend(refused);
         }
 
-        let ids = |table: &str| -> Result<Vec<String>, StoreError> {
-            let mut conn = self.conn()?;
-            Ok(match table {
-                "accounts" => accounts::table
-                    .filter(
-                        accounts::row_mac
-                            .not_like(&pattern)
-                            .or(accounts::row_mac.is_null()),
-                    )
-                    .select(accounts::id)
-                    .load(&mut conn)?,
-                "users" => users::table
-                    .filter(
-                        users::row_mac
-                            .not_like(&pattern)
-                            .or(users::row_mac.is_null()),
-                    )
-                    .select(users::id)
-                    .load(&mut conn)?,
-                _ => modules::table
-                    .filter(
-                        modules::row_mac
-                            .not_like(&pattern)
-                            .or(modules::row_mac.is_null()),
-                    )
-                    .select(modules::id)
-                    .load(&mut conn)?,
-            })
-        };
-        let ring = &self.keys;
-        remac_rows(
-            self,
-            ids("accounts")?,
-            "account",
-            |conn, id| {
-                // A write first: it locks the row (PostgreSQL) or the database (SQLite).
-                diesel::update(accounts::table.find(id))
-                    .set(accounts::row_mac.eq(accounts::row_mac))
-                    .execute(conn)?;
-                Ok(accounts::table
-                    .find(id)
-                    .select(AccountRow::as_select())
-                    .first(conn)
-                    .optional()?)
-            },
-            |conn, row: &AccountRow, keys| {
-                let modules = account_module_texts(conn, &row.id)?;
-                let fields = account_fields(row, &modules);
-                Ok(fields
-                    .check(ring, row.row_mac.as_deref())
-                    .map(|_| fields.mac(keys))
-                    .map_err(|error| error.to_string()))
-            },
-            |conn, id, mac| {
-                diesel::update(accounts::table.find(id))
-                    .set(accounts::row_mac.eq(mac))
-                    .execute(conn)?;
-                Ok(())
-            },
-            &mut rotated,
-        )?;
-        remac_rows(
-            self,
-            ids("users")?,
-            "user",
-            |conn, id| {
-                Ok(users::table
-                    .find(id)
-                    .select(UserRow::as_select())
-                    .first(conn)
-                    .optional()?)
-            },
-            |_, row: &UserRow, keys| {
-                let fields = user_fields(row);
-                Ok(fields
-                    .check(ring, row.row_mac.as_deref())
-                    .map(|_| fields.mac(keys))
-                    .map_err(|error| error.to_string()))
-            },
-            |conn, id, mac| {
-                diesel::update(users::table.find(id))
-                    .set(users::row_mac.eq(mac))
-                    .execute(conn)?;
-                Ok(())
-            },
-            &mut rotated,
-        )?;
-        remac_rows(
-            self,
-            ids("modules")?,
-            "module",
-            |conn, id| {
-                Ok(modules::table
-                    .find(id)
-                    .select(ModuleRow::as_select())
-                    .first(conn)
-                    .optional()?)
-            },
-            |_, row: &ModuleRow, keys| {
-                let fields = module_fields(row);
-                Ok(fields
-                    .check(ring, row.row_mac.as_deref())
-                    .map(|_| fields.mac(keys))
-                    .map_err(|error| error.to_string()))
-            },
-            |conn, id, mac| {
-                diesel::update(modules::table.find(id))
-                    .set(modules::row_mac.eq(mac))
-                    .execute(conn)?;
-                Store::signal_change(conn, "modules")?;
-                Ok(())
-            },
-            &mut rotated,
-        )?;
+        for table in Table::ALL {
+            for id in table.stale(&mut conn, &pattern)? {
+                let mut row_conn = self.conn()?;
+                let outcome = transaction_on(&mut row_conn, |conn| {
+                    table.remac(conn, &id, &self.keys, self.keys.current())
+                })?;
+                match outcome {
+                    Some(Ok(())) => rotated.row_macs += 1,
+                    Some(Err(error)) => rotated.refused.push(
+                        integrity_error(&format!("{} {id}", table.noun()), error).to_string(),
+                    ),
+                    None => {}
+                }
+            }
+        }
         rotated.waiting = u64::try_from(
             tokens::table
                 .filter(tokens::secret_key_id.ne(&current_text))

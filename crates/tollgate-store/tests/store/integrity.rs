@@ -149,3 +149,52 @@ fn changes_made_by_tollgate_keep_every_row_mac() -> TestResult {
         Ok(())
     })
 }
+
+#[test]
+fn a_rotation_never_re_signs_an_altered_row() -> TestResult {
+    use tollgate_domain::Keyring;
+    each_backend(|h| {
+        let f = fixture(h, AccountType::Client)?;
+        let (token, _) = create_token(h, &f, "robot", &[1104])?;
+        execute_sql(
+            h,
+            "UPDATE modules SET paths = 'commerce/,secret/' WHERE id = 'MOD-1102'",
+        )?;
+        execute_sql(
+            h,
+            &format!(
+                "INSERT INTO token_modules (token_id, module_id) VALUES ('{}', 'MOD-1756')",
+                token.token.id()
+            ),
+        )?;
+        let ring = Keyring::new(other_keys(8), vec![h.keys.clone()])?;
+        let store =
+            tollgate_store::Store::open(&h.url, ring, tollgate_store::PoolOptions::default())?;
+        let rotated = store.rotate_keys()?;
+        let mut refused = rotated.refused.clone();
+        refused.sort();
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused[0].starts_with("module MOD-1102"), "{refused:?}");
+        assert!(
+            refused[1].starts_with(&format!("token {}", token.token.id())),
+            "{refused:?}"
+        );
+        assert_eq!(rotated.resealed, 0, "the altered token is not moved");
+        let mut reported: Vec<String> = store
+            .audit_report(None, &[])?
+            .rows
+            .into_iter()
+            .map(|problem| problem.row)
+            .collect();
+        reported.sort();
+        assert_eq!(
+            reported,
+            [
+                "module MOD-1102".to_owned(),
+                format!("token {}", token.token.id())
+            ],
+            "still reported after the rotation"
+        );
+        Ok(())
+    })
+}
