@@ -38,7 +38,7 @@ impl Drop for Server {
 
 fn start(url: &str) -> Result<Server, Error> {
     let keys = ServerKey::from_bytes(vec![9; 32])?.derive();
-    let store = Store::open(url, keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(url, keys.clone(), PoolOptions::default())?;
     let catalog = store.catalog()?;
     let now = OffsetDateTime::now_utc();
     let modules = catalog.allowed_for(AccountType::Client);

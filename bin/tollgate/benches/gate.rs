@@ -112,7 +112,7 @@ struct Fixture {
 
 fn fixture(url: &str, count: usize) -> Result<Fixture, Error> {
     let keys = keys()?;
-    let store = Store::open(url, keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(url, keys.clone(), PoolOptions::default())?;
     let catalog = store.catalog()?;
     let account = store.create_account(
         &DisplayName::parse("name", "Bench")?,
@@ -930,7 +930,7 @@ fn revocation(url: &str, rounds: usize) -> Result<Revocation, Error> {
     let keys = keys()?;
     let fixture = fixture(url, 1)?;
     let store_a = fixture.store;
-    let store_b = Store::open(url, keys.audit.clone(), PoolOptions::default())?;
+    let store_b = Store::open(url, keys.clone(), PoolOptions::default())?;
     let value = fixture.values.first().ok_or("no token")?;
     let id = value.token_id();
     let authorization = format!("Bearer {}", value.expose_secret());
@@ -940,8 +940,8 @@ fn revocation(url: &str, rounds: usize) -> Result<Revocation, Error> {
         flush_interval: Duration::from_secs(3600),
         ..GateOptions::default()
     };
-    let gate_a = Gate::start(store_a.clone(), keys.hash.clone(), options)?;
-    let gate_b = Gate::start(store_b.clone(), keys.hash.clone(), options)?;
+    let gate_a = Gate::start(store_a.clone(), store_a.keyring(), options)?;
+    let gate_b = Gate::start(store_b.clone(), store_b.keyring(), options)?;
     if !accepts(&gate_a, &authorization)? {
         return Err("the token is not accepted to begin with".into());
     }
@@ -1095,7 +1095,7 @@ fn memory(tokens: u64) -> Result<Memory, Error> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}/memory.db", dir.path().display());
     let keys = keys()?;
-    let store = Store::open(&url, keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(&url, keys.clone(), PoolOptions::default())?;
     let started = Instant::now();
     let ids = bulk_fill(&store, tokens)?;
     println!(
@@ -1111,7 +1111,7 @@ fn memory(tokens: u64) -> Result<Memory, Error> {
     let id_set = rss()?.0.saturating_sub(before_set.0);
     drop(set);
     let base = rss()?;
-    let gate = Gate::start(store.clone(), keys.hash.clone(), GateOptions::default())?;
+    let gate = Gate::start(store.clone(), store.keyring(), GateOptions::default())?;
     let after_start = rss()?;
     if gate.ids().len() != tokens {
         return Err(format!("the id set holds {} ids", gate.ids().len()).into());
@@ -1240,7 +1240,11 @@ fn main() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let sqlite_url = format!("sqlite://{}/gate.db", dir.path().display());
     let small = fixture(&sqlite_url, 1)?;
-    let gate = Gate::start(small.store.clone(), keys()?.hash, GateOptions::default())?;
+    let gate = Gate::start(
+        small.store.clone(),
+        small.store.keyring(),
+        GateOptions::default(),
+    )?;
     let value = small.values.first().ok_or("no token")?;
     let (without, with) = middleware_cost(&gate, value)?;
     println!(

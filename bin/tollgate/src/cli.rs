@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Configuration comes from the environment (TOLLGATE_DATABASE_URL, TOLLGATE_LISTEN,
 /// TOLLGATE_SECRET_KEY, …); see docs/CONFIGURATION.md. Every command that touches the database
-/// migrates it first.
+/// migrates it first; only `serve` and `migrate` create one, and every command refuses a
+/// server key that does not fit the database (docs/OPERATIONS.md).
 #[derive(Debug, Parser)]
 #[command(name = "tollgate", version, propagate_version = true)]
 pub struct Cli {
@@ -22,8 +23,16 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Run pending database migrations.
-    Migrate,
+    /// Run pending database migrations (creating the database when there is none).
+    Migrate {
+        /// Change nothing: exit with status 1 when migrations are pending (or there is no
+        /// database), 0 when it is up to date.
+        #[arg(long)]
+        check: bool,
+    },
+    /// The server keys: what depends on each, and rotation (docs/OPERATIONS.md).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Manage accounts.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -192,11 +201,41 @@ pub enum ModulesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify every account's audit chain (exit status 0 only if every chain is intact).
+    /// Verify every account's audit chain, every token's revision against its records, every
+    /// row MAC, and kept checkpoints (exit status 0 only if everything is intact).
     Verify {
         /// Only this account.
         #[arg(long)]
         account: Option<String>,
+        /// A file of checkpoints kept from `tollgate audit checkpoint`: fails when a chain is
+        /// shorter than, or does not pass through, one of them.
+        #[arg(long)]
+        checkpoint: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Print a signed checkpoint of every account's chain head (or one account's), after
+    /// verifying the trail; keep it outside the database for `audit verify --checkpoint`.
+    Checkpoint {
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show every key the database recorded or the configuration names, and what still
+    /// depends on it (tokens, sealed copies, audit records, row MACs, live sessions).
+    Status {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Move to the current key what can be moved: re-hash and re-seal every token that has a
+    /// sealed copy, make every row MAC again (exit status 1 if a row was refused).
+    Rotate {
         #[command(flatten)]
         json: JsonFlag,
     },

@@ -4,17 +4,19 @@ use anyhow::{Context as _, anyhow, bail};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tollgate_domain::{
-    Account, AccountId, AccountStatus, AccountType, Catalog, DisplayName, Keys, Module, ModuleId,
-    ModuleSet, NewToken, Principal, TokenDescription, TokenName, TokenValue, User, UserId,
+    Account, AccountId, AccountStatus, AccountType, Catalog, DisplayName, Keyring, Keys, Module,
+    ModuleId, ModuleSet, NewToken, Principal, TokenDescription, TokenName, TokenValue, User,
+    UserId,
 };
 use tollgate_http::RevealPolicy;
 use tollgate_http::dto::{ListDto, ModuleDto, Shape, TokenDto, module_refs};
 use tollgate_store::{Context, NewSecret, Store, StoreError, StoredToken};
 
-use crate::cli::{AccountsCommand, AuditCommand, ModulesCommand, TokensCommand, UsersCommand};
+use crate::cli::{AccountsCommand, ModulesCommand, TokensCommand, UsersCommand};
+use crate::config::Config;
 
 /// Prints one JSON object, or the human text.
-fn print(json_mode: bool, value: &Value, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+pub fn print(json_mode: bool, value: &Value, human: impl FnOnce() -> String) -> anyhow::Result<()> {
     if json_mode {
         println!("{}", serde_json::to_string(value)?);
     } else {
@@ -66,7 +68,7 @@ fn modules_by_code(catalog: &Catalog, codes: &[String]) -> anyhow::Result<Module
         .collect()
 }
 
-fn account_id(text: &str) -> anyhow::Result<AccountId> {
+pub fn account_id(text: &str) -> anyhow::Result<AccountId> {
     AccountId::parse(text).map_err(|error| anyhow!("{text:?}: {error}"))
 }
 
@@ -421,35 +423,22 @@ pub fn modules(store: &Store, command: ModulesCommand) -> anyhow::Result<()> {
     }
 }
 
-/// `tollgate audit verify`: returns whether every chain is intact.
-pub fn audit(store: &Store, command: AuditCommand) -> anyhow::Result<bool> {
-    let AuditCommand::Verify { account, json } = command;
-    let account = account.as_deref().map(account_id).transpose()?;
-    let reports = store.verify_audit(account)?;
-    let intact = reports.iter().all(|r| r.result.is_ok());
-    let value = json!({
-        "intact": intact,
-        "accounts": reports.iter().map(|r| match &r.result {
-            Ok(count) => json!({"id": r.account_id, "intact": true, "records": count}),
-            Err(error) => json!({"id": r.account_id, "intact": false, "error": error.to_string()}),
-        }).collect::<Vec<_>>(),
-    });
-    print(json.json, &value, || {
-        let mut lines: Vec<String> = reports
-            .iter()
-            .map(|r| match &r.result {
-                Ok(count) => format!("{}  intact ({count} records)", r.account_id),
-                Err(error) => format!("{}  BROKEN: {error}", r.account_id),
-            })
-            .collect();
-        lines.push(if intact {
-            "every audit chain is intact".into()
-        } else {
-            "an audit chain is broken".into()
-        });
-        lines.join("\n")
-    })?;
-    Ok(intact)
+/// `tollgate migrate --check`: whether migrations are pending (the keys are checked too);
+/// changes nothing.
+pub fn migrate_check(config: &Config, keys: Keyring) -> anyhow::Result<bool> {
+    let check = Store::check(&config.database_url, keys)?;
+    if check.pending.is_empty() {
+        println!("the database is up to date");
+        return Ok(true);
+    }
+    println!(
+        "{} migrations are pending (run `tollgate migrate`):",
+        check.pending.len()
+    );
+    for name in &check.pending {
+        println!("  {name}");
+    }
+    Ok(false)
 }
 
 /// A user id from the command line.

@@ -8,7 +8,8 @@
 //! | `TOLLGATE_LISTEN` | `127.0.0.1:8443` | the HTTPS listener |
 //! | `TOLLGATE_TLS_CERT`, `TOLLGATE_TLS_KEY` | a self-signed pair generated into the data folder | PEM files (both or neither) |
 //! | `TOLLGATE_HTTP_LISTEN` | none | an optional plain HTTP listener; it refuses everything except trusted proxies |
-//! | `TOLLGATE_SECRET_KEY` | generated into the data folder (mode 0600), SQLite only | base64 of at least 32 random bytes; required with PostgreSQL |
+//! | `TOLLGATE_SECRET_KEY` | generated into the data folder (mode 0600) for a new embedded database only | base64 of at least 32 random bytes; required with PostgreSQL; the current key |
+//! | `TOLLGATE_PREVIOUS_SECRET_KEYS` | none | comma-separated base64 keys, older ones still accepted for what was made under them (key rotation) |
 //! | `TOLLGATE_REVEAL` | `audited` | `audited` or `never` |
 //! | `TOLLGATE_TRUSTED_PROXIES` | none | comma-separated addresses or CIDR ranges of TLS-terminating proxies |
 //! | `TOLLGATE_MAX_STALE` | `30s` | how long a cached token keeps deciding once the database is unreachable (`0` fails closed at once) |
@@ -21,6 +22,12 @@
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Durations are `250ms`, `2s`, or a number of seconds.
+//!
+//! Each secret variable (`TOLLGATE_SECRET_KEY`, `TOLLGATE_PREVIOUS_SECRET_KEYS`,
+//! `TOLLGATE_DATABASE_URL`) may instead be given as a file with the same name and `_FILE`
+//! (container secrets): the file's contents, surrounding whitespace trimmed. Setting both is
+//! refused. No secret is ever printed: `Config`'s `Debug` hides the keys and the database
+//! password.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,8 +35,10 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use tollgate_domain::ForwardedHeader;
+use tollgate_domain::ServerKey;
 use tollgate_http::RevealPolicy;
 use tollgate_store::DatabaseUrl;
+use zeroize::Zeroizing;
 
 /// The longest body timeout: beyond it a slow client holds a worker for too long.
 const MAX_BODY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -48,17 +57,19 @@ pub enum TlsSource {
     SelfSigned,
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone)]
+/// The validated configuration. It holds the server keys and the database URL (which may carry
+/// a password): `Debug` shows neither.
 pub struct Config {
-    pub database_url: String,
+    pub database_url: Zeroizing<String>,
     pub backend: tollgate_store::Backend,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub http_listen: Option<SocketAddr>,
     pub tls: TlsSource,
-    /// The base64 key when given in the environment.
-    pub secret_key: Option<String>,
+    /// The current key, when given (`TOLLGATE_SECRET_KEY` or its file).
+    pub secret_key: Option<ServerKey>,
+    /// The previous keys (`TOLLGATE_PREVIOUS_SECRET_KEYS` or its file).
+    pub previous_keys: Vec<ServerKey>,
     pub reveal: RevealPolicy,
     pub trusted_proxies: Vec<IpNet>,
     pub timings: Timings,
@@ -116,6 +127,29 @@ fn duration_var(
     }
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = DatabaseUrl::parse(&self.database_url)
+            .map(|url| url.redacted())
+            .unwrap_or_else(|_| "(invalid)".to_owned());
+        f.debug_struct("Config")
+            .field("database_url", &url)
+            .field("backend", &self.backend)
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("http_listen", &self.http_listen)
+            .field("tls", &self.tls)
+            .field("secret_key", &self.secret_key)
+            .field("previous_keys", &self.previous_keys)
+            .field("reveal", &self.reveal)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("timings", &self.timings)
+            .field("forwarded_header", &self.forwarded_header)
+            .field("body_timeout", &self.body_timeout)
+            .finish()
+    }
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()
@@ -123,12 +157,38 @@ fn var(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A secret variable: `name`, or the contents of the file `name_FILE` names (trimmed). Both at
+/// once is a problem; so is a file that cannot be read. The value is never put in a message.
+fn secret_var(name: &str, problems: &mut Vec<String>) -> Option<Zeroizing<String>> {
+    let file_name = format!("{name}_FILE");
+    match (var(name), var(&file_name)) {
+        (Some(_), Some(_)) => {
+            problems.push(format!(
+                "{name} and {file_name} are both set: set one of them"
+            ));
+            None
+        }
+        (Some(value), None) => Some(Zeroizing::new(value)),
+        (None, Some(path)) => match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let text = Zeroizing::new(text);
+                Some(Zeroizing::new(text.trim().to_owned())).filter(|v| !v.is_empty())
+            }
+            Err(error) => {
+                problems.push(format!("{file_name}: cannot read {path}: {error}"));
+                None
+            }
+        },
+        (None, None) => None,
+    }
+}
+
 impl Config {
     /// Reads and validates the environment.
     pub fn from_env() -> Result<Self, String> {
         let mut problems = Vec::new();
-        let database_url = var("TOLLGATE_DATABASE_URL")
-            .unwrap_or_else(|| "sqlite://./data/tollgate.db".to_owned());
+        let database_url = secret_var("TOLLGATE_DATABASE_URL", &mut problems)
+            .unwrap_or_else(|| Zeroizing::new("sqlite://./data/tollgate.db".to_owned()));
         let parsed = DatabaseUrl::parse(&database_url);
         let backend = match &parsed {
             Ok(url) => url.backend(),
@@ -183,15 +243,44 @@ impl Config {
                 TlsSource::SelfSigned
             }
         };
-        let secret_key = var("TOLLGATE_SECRET_KEY");
-        if let Some(key) = &secret_key {
-            if let Err(error) = tollgate_domain::ServerKey::from_base64(key) {
-                problems.push(format!("TOLLGATE_SECRET_KEY {error}; generate one with: head -c 32 /dev/urandom | base64"));
+        let secret_key = match secret_var("TOLLGATE_SECRET_KEY", &mut problems) {
+            Some(text) => match ServerKey::from_base64(&text) {
+                Ok(key) => Some(key),
+                Err(error) => {
+                    problems.push(format!("TOLLGATE_SECRET_KEY {error}; generate one with: head -c 32 /dev/urandom | base64"));
+                    None
+                }
+            },
+            None => {
+                if backend == tollgate_store::Backend::Postgres {
+                    problems.push(
+                        "TOLLGATE_SECRET_KEY is required with PostgreSQL (every instance needs the same key); generate one with: head -c 32 /dev/urandom | base64".into(),
+                    );
+                }
+                None
             }
-        } else if backend == tollgate_store::Backend::Postgres {
-            problems.push(
-                "TOLLGATE_SECRET_KEY is required with PostgreSQL (every instance needs the same key); generate one with: head -c 32 /dev/urandom | base64".into(),
-            );
+        };
+        let mut previous_keys = Vec::new();
+        if let Some(text) = secret_var("TOLLGATE_PREVIOUS_SECRET_KEYS", &mut problems) {
+            for (index, part) in text
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .enumerate()
+            {
+                match ServerKey::from_base64(part) {
+                    Ok(key) => previous_keys.push(key),
+                    Err(error) => problems.push(format!(
+                        "TOLLGATE_PREVIOUS_SECRET_KEYS: key {} (counting from 1) {error}",
+                        index + 1
+                    )),
+                }
+            }
+            if secret_key.is_none() && !previous_keys.is_empty() {
+                problems.push(
+                    "TOLLGATE_PREVIOUS_SECRET_KEYS needs TOLLGATE_SECRET_KEY: previous keys are accepted beside a current key".into(),
+                );
+            }
         }
         let reveal = match var("TOLLGATE_REVEAL") {
             None => RevealPolicy::Audited,
@@ -293,6 +382,7 @@ impl Config {
                 http_listen,
                 tls,
                 secret_key,
+                previous_keys,
                 reveal,
                 trusted_proxies,
                 timings,
@@ -304,5 +394,49 @@ impl Config {
                 problems.join("\n  - ")
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Debug` of the configuration never shows a key or the database password.
+    #[test]
+    fn debug_hides_the_keys_and_the_database_password() -> Result<(), String> {
+        let key_text = "c2VjcmV0LWtleS1ieXRlcy0wMTIzNDU2Nzg5YWJjZGVm";
+        let key = ServerKey::from_base64(key_text).map_err(|e| e.to_string())?;
+        let previous = ServerKey::from_base64("b2xkLXNlY3JldC1rZXktYnl0ZXMtMDEyMzQ1Njc4OWFi")
+            .map_err(|e| e.to_string())?;
+        let config = Config {
+            database_url: Zeroizing::new("postgres://tollgate:pa55w0rd-x@db/tollgate".into()),
+            backend: tollgate_store::Backend::Postgres,
+            data_dir: PathBuf::from("/var/lib/tollgate"),
+            listen: "127.0.0.1:8443".parse().map_err(|_| "address")?,
+            http_listen: None,
+            tls: TlsSource::SelfSigned,
+            secret_key: Some(key),
+            previous_keys: vec![previous],
+            reveal: RevealPolicy::Audited,
+            trusted_proxies: Vec::new(),
+            timings: Timings {
+                max_stale: Duration::from_secs(30),
+                heartbeat_interval: Duration::from_millis(500),
+                heartbeat_deadline: Duration::from_secs(2),
+                write_timeout: Duration::from_secs(1),
+                expiry_sweep: Duration::from_secs(15),
+            },
+            forwarded_header: ForwardedHeader::default(),
+            body_timeout: Duration::from_secs(10),
+        };
+        let printed = format!("{config:?}");
+        for secret in [key_text, "b2xkLXNlY3JldC", "pa55w0rd-x", "c2VjcmV0"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(
+            printed.contains("postgres://tollgate:***@db/tollgate"),
+            "{printed}"
+        );
+        Ok(())
     }
 }

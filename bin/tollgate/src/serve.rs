@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 
 use anyhow::Context as _;
-use tollgate_domain::{AccountType, DisplayName, Keys, Principal};
+use tollgate_domain::{AccountType, DisplayName, Keyring, Keys, Principal};
 use tollgate_http::gate::GateOptions;
 use tollgate_http::{AppState, Listeners, Settings};
 use tollgate_store::{FeedOptions, Store};
@@ -91,7 +91,8 @@ fn demo_data(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> 
 }
 
 /// Runs the server.
-pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyhow::Result<()> {
+pub fn serve(config: &Config, ring: Keyring, store: Store, with_demo: bool) -> anyhow::Result<()> {
+    let keys = ring.current().clone();
     if with_demo {
         demo(config, &keys, &store)?;
     }
@@ -125,7 +126,7 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
         expiry_sweep: config.timings.expiry_sweep,
         ..GateOptions::default()
     };
-    let state = AppState::with_gate_options(store, keys, settings, gate_options)
+    let state = AppState::with_gate_options(store, ring, settings, gate_options)
         .context("starting the request-authorization gate")?;
     let gate = std::sync::Arc::clone(&state.gate);
     let workers = std::thread::available_parallelism()
@@ -140,9 +141,10 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
     // A clean shutdown writes what the write-behind holds.
     match gate.shutdown() {
         Ok(flushed) => log::info!(
-            "stopped; flushed {} last-access times and {} failure records",
+            "stopped; flushed {} last-access times and {} failure records, moved {} tokens to the current key",
             flushed.uses,
-            flushed.failures
+            flushed.failures,
+            flushed.rehashed
         ),
         Err(error) => log::error!("stopped, but the final write-behind flush failed: {error}"),
     }

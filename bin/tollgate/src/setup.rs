@@ -7,8 +7,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
-use tollgate_domain::{Keys, ServerKey};
-use tollgate_store::{PoolOptions, Store};
+use tollgate_domain::{Keyring, ServerKey};
+use tollgate_store::{DatabaseUrl, PoolOptions, Store, StoreError};
 
 use crate::config::{Config, TlsSource};
 
@@ -29,12 +29,28 @@ pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The server key: from the environment, or (SQLite only) the data folder's `secret.key`,
-/// generated on first use.
-pub fn server_key(config: &Config) -> anyhow::Result<ServerKey> {
-    if let Some(text) = &config.secret_key {
-        return ServerKey::from_base64(text)
-            .map_err(|error| anyhow::anyhow!("TOLLGATE_SECRET_KEY {error}"));
+/// Whether a command may create the database (`serve` and `migrate`) or needs one to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    /// `serve`, `migrate`: a new database is created (with a new key, embedded only).
+    Allowed,
+    /// Every other command: no database is created.
+    Refused,
+}
+
+/// True when the embedded database does not exist yet (or is an empty file).
+fn new_embedded_database(url: &DatabaseUrl) -> bool {
+    url.sqlite_path().is_some_and(|path| {
+        std::fs::metadata(path).map_or(true, |meta| meta.is_file() && meta.len() == 0)
+    })
+}
+
+/// The current server key: from the environment (or its `_FILE`), or (SQLite only) the data
+/// folder's `secret.key`. A key is generated only for a new, empty embedded database, and only
+/// by a command that may create one; a database that exists without its key is refused.
+pub fn server_key(config: &Config, create: Create) -> anyhow::Result<ServerKey> {
+    if let Some(key) = &config.secret_key {
+        return Ok(key.clone());
     }
     if config.backend != tollgate_store::Backend::Sqlite {
         bail!("TOLLGATE_SECRET_KEY is required with PostgreSQL");
@@ -54,20 +70,49 @@ pub fn server_key(config: &Config) -> anyhow::Result<ServerKey> {
         return ServerKey::from_base64(&text)
             .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()));
     }
+    let url = DatabaseUrl::parse(&config.database_url)?;
+    if !new_embedded_database(&url) {
+        bail!(
+            "the database {url} exists, but its server key does not: TOLLGATE_SECRET_KEY is not \
+             set and {} is missing. Restore the key file (or set TOLLGATE_SECRET_KEY to the key \
+             this database was created with); a new key would not fit it",
+            path.display()
+        );
+    }
+    if create == Create::Refused {
+        return Err(StoreError::NoDatabase {
+            url: url.redacted(),
+        }
+        .into());
+    }
     let (key, text) = ServerKey::generate(&mut rand::rngs::OsRng);
     write_private(&path, format!("{}\n", text.as_str()).as_bytes())?;
-    log::info!("generated a server key in {}", path.display());
+    log::info!(
+        "generated a server key for the new database in {}",
+        path.display()
+    );
     Ok(key)
 }
 
-/// Opens the store (running migrations first).
-pub fn store(config: &Config, keys: &Keys) -> anyhow::Result<Store> {
-    Store::open(
-        &config.database_url,
-        keys.audit.clone(),
-        PoolOptions::default(),
+/// The current key and the previous ones.
+pub fn keyring(config: &Config, current: &ServerKey) -> anyhow::Result<Keyring> {
+    Keyring::new(
+        current.derive(),
+        config.previous_keys.iter().map(ServerKey::derive).collect(),
     )
-    .with_context(|| "opening the database".to_owned())
+    .map_err(|error| anyhow::anyhow!("TOLLGATE_PREVIOUS_SECRET_KEYS: {error}"))
+}
+
+/// Opens the store: migrates it first, after checking that the keys fit (creating it only when
+/// `create` allows).
+pub fn store(config: &Config, keys: &Keyring, create: Create) -> anyhow::Result<Store> {
+    let opened = match create {
+        Create::Allowed => Store::open(&config.database_url, keys.clone(), PoolOptions::default()),
+        Create::Refused => {
+            Store::open_existing(&config.database_url, keys.clone(), PoolOptions::default())
+        }
+    };
+    opened.with_context(|| "opening the database".to_owned())
 }
 
 /// The TLS configuration: the operator's files, or a self-signed certificate kept in the data

@@ -36,6 +36,16 @@ impl Env {
         command
     }
 
+    /// A folder with a new database (`tollgate migrate`): only `serve` and `migrate` create one.
+    fn migrated() -> Result<Self, Box<dyn std::error::Error>> {
+        let env = Self::new()?;
+        let output = env.run(&["migrate"])?;
+        if !output.status.success() {
+            return Err(format!("migrate: {}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        Ok(env)
+    }
+
     fn run(&self, args: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
         Ok(self.command(args).output()?)
     }
@@ -106,7 +116,7 @@ fn every_command_has_help() -> TestResult {
 
 #[test]
 fn json_commands_print_one_object_in_the_rest_shapes() -> TestResult {
-    let env = Env::new()?;
+    let env = Env::migrated()?;
     let account = env.json(&[
         "accounts", "create", "--name", "Acme", "--type", "client", "--json",
     ])?;
@@ -233,6 +243,7 @@ fn bad_input_and_configuration_say_what_to_fix() -> TestResult {
         );
     }
 
+    assert!(env.run(&["migrate"])?.status.success());
     let output = env.run(&["accounts", "create", "--name", "X", "--type", "reseller"])?;
     assert!(!output.status.success());
     assert!(String::from_utf8(output.stderr)?.contains("client, vendor or operations"));
@@ -242,7 +253,7 @@ fn bad_input_and_configuration_say_what_to_fix() -> TestResult {
 #[test]
 fn audit_verify_fails_on_a_tampered_chain() -> TestResult {
     use diesel::connection::SimpleConnection;
-    let env = Env::new()?;
+    let env = Env::migrated()?;
     let account = env.json(&[
         "accounts", "create", "--name", "Acme", "--type", "vendor", "--json",
     ])?;
@@ -386,7 +397,7 @@ fn login_url_mints_tickets_for_administrators_of_active_accounts_only() -> TestR
     use base64::Engine as _;
     use tollgate_domain::ticket::Ticket;
 
-    let env = Env::new()?;
+    let env = Env::migrated()?;
     let account = env.json(&[
         "accounts", "create", "--name", "Acme", "--type", "client", "--json",
     ])?;

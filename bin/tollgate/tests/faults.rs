@@ -3,7 +3,7 @@
 //! listening backend is frozen with `SIGSTOP`. Second-scale timings (500 ms heartbeats, a 2 s
 //! deadline, a 3 s `TOLLGATE_MAX_STALE`, 2 s outages); each phase prints its time.
 
-mod support;
+mod server;
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use diesel::sql_types::Integer;
 use serde_json::{Value, json};
 use tollgate_store::testing::OwnCluster;
 
-use crate::support::*;
+use crate::server::*;
 
 /// `TOLLGATE_MAX_STALE` for the server (3 s; `TOLLGATE_TEST_MAX_STALE` seconds to measure
 /// with another).
@@ -144,6 +144,7 @@ fn the_gate_rides_out_outages_and_a_frozen_listener() -> R<()> {
     let site = Site {
         database_url: cluster.create_database("tollgate")?,
         secret_key: Some(SECRET_KEY),
+        previous_keys: None,
         env: vec![
             ("TOLLGATE_MAX_STALE", format!("{}s", max_stale.as_secs())),
             ("TOLLGATE_HEARTBEAT_INTERVAL", "500ms".to_owned()),

@@ -2,14 +2,14 @@
 //! database hear each other's changes through `LISTEN/NOTIFY`; on SQLite a server notices the
 //! CLI's changes, and a clean stop (SIGTERM) writes the pending `lastAccessAt`.
 
-mod support;
+mod server;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tollgate_store::testing::TestDatabase;
 
-use crate::support::*;
+use crate::server::*;
 
 /// Two instances on one PostgreSQL database: a token created through A is accepted by B;
 /// disabled through A, refused by B; enabled again, accepted again; deleted through B, refused
@@ -20,6 +20,7 @@ fn two_instances_on_one_postgresql_database() -> R<()> {
     let site = Site {
         database_url: database.url().to_owned(),
         secret_key: Some(SECRET_KEY),
+        previous_keys: None,
         env: Vec::new(),
     };
     let cli_dir = tempfile::tempdir()?;
@@ -128,6 +129,7 @@ fn last_access_survives_a_clean_restart_and_cli_changes_are_noticed_on_sqlite() 
     let site = Site {
         database_url: format!("sqlite://{}/tollgate.db", dir.path().display()),
         secret_key: None,
+        previous_keys: None,
         env: Vec::new(),
     };
     let (account_id, admin_id, admin) =
@@ -192,6 +194,7 @@ fn expiry_and_grace_end_on_two_instances() -> R<()> {
     let site = Site {
         database_url: database.url().to_owned(),
         secret_key: Some(SECRET_KEY),
+        previous_keys: None,
         env: Vec::new(),
     };
     let cli_dir = tempfile::tempdir()?;

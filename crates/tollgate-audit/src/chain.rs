@@ -6,6 +6,11 @@
 //! position). The first record's previous hash is 32 zero bytes. A chain head per account holds
 //! the record count and the last hash, so a deleted tail is detected too.
 //!
+//! Each record names the server key it was chained under (its key id; none for records written
+//! before keys were recorded, which are under the database's first key), so a chain spans key
+//! rotations: records keep verifying under their own key, new ones are chained under the
+//! current key.
+//!
 //! The chain covers a record's JSON *as stored* (a [`serde_json::Value`]), never a
 //! re-serialisation through today's [`AuditRecord`](crate::AuditRecord) type: records written
 //! before a change of shape keep verifying, and only rendering (`crate::stored`) maps them to
@@ -13,7 +18,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use tollgate_domain::MacKey;
+use tollgate_domain::{KeyId, MacKey};
 
 /// The previous hash of an account's first record.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -98,6 +103,8 @@ pub struct LinkInput {
     pub record: Value,
     /// Its stored link.
     pub link: ChainLink,
+    /// The key it was chained under (none: the database's first key).
+    pub key_id: Option<KeyId>,
 }
 
 /// Where and how a chain is broken.
@@ -147,12 +154,36 @@ pub enum ChainBreak {
         /// Record id.
         record_id: String,
     },
+    /// A record was chained under a key that is not configured (keep it in
+    /// `TOLLGATE_PREVIOUS_SECRET_KEYS`).
+    #[error(
+        "record {record_id} (#{seq}) was chained under key {key}, which is not configured: add it to TOLLGATE_PREVIOUS_SECRET_KEYS"
+    )]
+    UnknownKey {
+        /// Position.
+        seq: u64,
+        /// Record id.
+        record_id: String,
+        /// The key id the record names (`first` for the database's first key).
+        key: String,
+    },
 }
 
-/// Verifies one account's chain, records in sequence order, against its head. Returns the
-/// number of records verified, or the first broken link.
+/// Verifies one account's chain, records in sequence order, against its head, every record
+/// under `key`. Returns the number of records verified, or the first broken link.
 pub fn verify_chain(
     key: &MacKey,
+    account: &str,
+    head: ChainHead,
+    records: impl IntoIterator<Item = LinkInput>,
+) -> Result<u64, ChainBreak> {
+    verify_chain_under(|_| Some(key), account, head, records)
+}
+
+/// Verifies one account's chain as [`verify_chain`] does, each record under the key
+/// `key_for` gives for it (none: the key is not configured, [`ChainBreak::UnknownKey`]).
+pub fn verify_chain_under<'k>(
+    key_for: impl Fn(&LinkInput) -> Option<&'k MacKey>,
     account: &str,
     head: ChainHead,
     records: impl IntoIterator<Item = LinkInput>,
@@ -173,6 +204,15 @@ pub fn verify_chain(
                 record_id: input.record_id.clone(),
             }
         })?;
+        let Some(key) = key_for(&input) else {
+            return Err(ChainBreak::UnknownKey {
+                seq: input.link.seq,
+                key: input
+                    .key_id
+                    .map_or_else(|| "first".to_owned(), |id| id.to_string()),
+                record_id: input.record_id,
+            });
+        };
         if !key.verify(&[&input.link.prev_hash, &bytes], &input.link.hash) {
             return Err(ChainBreak::HashMismatch {
                 seq: input.link.seq,
@@ -257,6 +297,7 @@ mod tests {
                 record_id: format!("AUD-0000-0000-0000-{i:04}"),
                 record,
                 link,
+                key_id: None,
             });
         }
         Ok((out, head))
@@ -323,6 +364,52 @@ mod tests {
         Ok(())
     }
 
+    /// A chain that spans a key rotation: the first records under the old key, the rest under
+    /// the new one; each verifies under the key it names, and an unknown key is named.
+    #[test]
+    fn a_chain_spans_a_key_rotation() -> Result<(), serde_json::Error> {
+        let old = MacKey::new(b"old k_audit");
+        let new = MacKey::new(b"new k_audit");
+        let mut head = ChainHead::default();
+        let mut links = Vec::new();
+        for i in 1..=4u32 {
+            let (key, key_id) = if i <= 2 {
+                (&old, None)
+            } else {
+                (&new, Some(KeyId(2)))
+            };
+            let record = record(i);
+            let (link, next) = head.append(key, "ACC-0000-0001", &record)?;
+            head = next;
+            links.push(LinkInput {
+                record_id: format!("AUD-0000-0000-0000-{i:04}"),
+                record,
+                link,
+                key_id,
+            });
+        }
+        let both = |input: &LinkInput| match input.key_id {
+            None => Some(&old),
+            Some(KeyId(2)) => Some(&new),
+            Some(_) => None,
+        };
+        assert_eq!(
+            verify_chain_under(both, "ACC-0000-0001", head, links.clone()),
+            Ok(4)
+        );
+        let only_new = |input: &LinkInput| input.key_id.map(|_| &new);
+        assert_eq!(
+            verify_chain_under(only_new, "ACC-0000-0001", head, links.clone()),
+            Err(ChainBreak::UnknownKey {
+                seq: 1,
+                record_id: "AUD-0000-0000-0000-0001".into(),
+                key: "first".into()
+            })
+        );
+        assert!(verify_chain(&new, "ACC-0000-0001", head, links).is_err());
+        Ok(())
+    }
+
     #[test]
     fn a_record_rehashed_without_the_key_is_detected() -> Result<(), serde_json::Error> {
         let key = MacKey::new(b"k_audit for tests");
@@ -373,6 +460,7 @@ mod tests {
                 record_id: record["id"].as_str().unwrap_or_default().to_owned(),
                 record,
                 link,
+                key_id: None,
             });
         }
         let head = ChainHead {

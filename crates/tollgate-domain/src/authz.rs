@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 
 use crate::account::{AccountStatus, AccountType};
 use crate::id::{AccountId, TokenId};
+use crate::keyring::HashVerifier;
 use crate::module::{Catalog, Module, ModuleSet};
-use crate::secret::{HashKey, MalformedToken, PresentedToken, TokenHash};
+use crate::secret::{MalformedToken, PresentedToken, TokenHash};
 use crate::token::{FailureReason, TokenStatus};
 
 /// What the hot path needs to know about a stored token.
@@ -370,24 +371,25 @@ pub struct Grant<'v> {
 }
 
 /// Checks a presented value against the stored view of the token it names, at `now`. The
-/// secret is compared first (in constant time; the previous value's hash only when the current
-/// one does not match), so a wrong secret is reported as such whatever the token's state; a
-/// retired value is told apart from a wrong one. Then expiry (refused like an unknown token),
-/// then the state.
+/// secret is compared first (in constant time, under the key the stored hash names: one key, or
+/// a [`Keyring`](crate::Keyring) during a key rotation; the previous value's hash only when the
+/// current one does not match), so a wrong secret is reported as such whatever the token's
+/// state; a retired value is told apart from a wrong one. Then expiry (refused like an unknown
+/// token), then the state.
 pub fn authenticate<'v>(
     presented: &PresentedToken<'_>,
     view: Option<&'v TokenView>,
-    key: &HashKey,
+    key: &impl HashVerifier,
     now: OffsetDateTime,
 ) -> Result<&'v TokenView, RefusalReason> {
     let view = view
         .filter(|view| view.id == presented.id())
         .ok_or(RefusalReason::UnknownToken)?;
-    if !key.verify(presented.expose_secret(), &view.hash) {
+    if !key.verify_hash(presented.expose_secret(), &view.hash) {
         let previous = view
             .previous
             .as_ref()
-            .filter(|previous| key.verify(presented.expose_secret(), &previous.hash));
+            .filter(|previous| key.verify_hash(presented.expose_secret(), &previous.hash));
         match previous {
             Some(previous) if previous.until.is_some_and(|until| now < until) => {}
             Some(_) => return Err(RefusalReason::Failed(FailureReason::RetiredValue)),
@@ -441,7 +443,7 @@ pub fn authorize<'v>(
     authorization: Option<&str>,
     path: Option<&str>,
     lookup: impl FnOnce(TokenId) -> Option<&'v TokenView>,
-    key: &HashKey,
+    key: &impl HashVerifier,
     catalog: &'v Catalog,
     now: OffsetDateTime,
 ) -> Result<Grant<'v>, RefusalReason> {

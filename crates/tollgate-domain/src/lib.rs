@@ -10,6 +10,7 @@
 //!   [`lifetime`]: account lifetime policies and grace periods.
 //! - [`secret`]: token values (generation, checksum, parsing), the purpose keys, hashing,
 //!   sealing, constant-time comparison.
+//! - [`keyring`]: the current server key and the previous ones (key rotation).
 //! - [`authz`]: the request authorization decision (the hot path), path normalisation.
 //! - [`forwarded`]: the client's address behind trusted proxies (`X-Forwarded-For`,
 //!   `Forwarded`).
@@ -22,6 +23,7 @@ pub mod account;
 pub mod authz;
 pub mod forwarded;
 pub mod id;
+pub mod keyring;
 pub mod lifetime;
 pub mod listing;
 pub mod module;
@@ -36,11 +38,12 @@ pub use account::{Account, AccountStatus, AccountType, User};
 pub use authz::{Grant, PathError, RefusalKind, RefusalReason, RequestPath, TokenView, Transport};
 pub use forwarded::{ForwardedHeader, client_address};
 pub use id::{AccountId, AuditId, Id, IdParseError, ModuleId, TokenId, UserId};
+pub use keyring::{HashVerifier, Keyring, KeyringError};
 pub use lifetime::TokenPolicy;
 pub use module::{Catalog, Module, ModuleSet, WellKnown};
 pub use permission::{Actor, ActorAccount, Denial, Forbidden, Operation, Visibility};
 pub use secret::{
-    HashKey, Keys, MacKey, PresentedToken, SealKey, ServerKey, TokenHash, TokenValue,
+    HashKey, KeyId, Keys, MacKey, PresentedToken, SealKey, ServerKey, TokenHash, TokenValue,
 };
 pub use token::{
     Change, EventKind, FailureReason, NewToken, Principal, ShownStatus, Stamp, Token, TokenEvent,

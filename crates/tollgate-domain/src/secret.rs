@@ -187,7 +187,9 @@ impl fmt::Debug for PresentedToken<'_> {
     }
 }
 
-/// The server key (`TOLLGATE_SECRET_KEY`): at least 32 random bytes. Never printed.
+/// The server key (`TOLLGATE_SECRET_KEY`): at least 32 random bytes. Never printed; every copy
+/// is zeroed when dropped.
+#[derive(Clone)]
 pub struct ServerKey(Zeroizing<Vec<u8>>);
 
 /// Why a server key was refused.
@@ -283,6 +285,10 @@ pub struct Keys {
     pub ticket: MacKey,
     /// `k_audit`: the audit hash chain.
     pub audit: MacKey,
+    /// `k_row`: the MACs over the security fields of token, account, user and module rows.
+    pub row: MacKey,
+    /// `k_checkpoint`: signed chain heads an operator keeps outside the database.
+    pub checkpoint: MacKey,
 }
 
 impl Keys {
@@ -296,7 +302,15 @@ impl Keys {
             session: MacKey::new(&*hkdf_label(server_key, "tollgate/v1/k_session")),
             ticket: MacKey::new(&*hkdf_label(server_key, "tollgate/v1/k_ticket")),
             audit: MacKey::new(&*hkdf_label(server_key, "tollgate/v1/k_audit")),
+            row: MacKey::new(&*hkdf_label(server_key, "tollgate/v1/k_row")),
+            checkpoint: MacKey::new(&*hkdf_label(server_key, "tollgate/v1/k_checkpoint")),
         }
+    }
+
+    /// The server key's id (its fingerprint): the key id its hashes carry. The database records
+    /// it, and audit records, row MACs and checkpoints name the key they were made with by it.
+    pub fn id(&self) -> KeyId {
+        self.hash.id()
     }
 }
 
@@ -436,7 +450,22 @@ pub enum OpenError {
 
 const SEAL_VERSION: u8 = 1;
 
+impl SealedValue {
+    /// The id of the `k_seal` it was sealed with (none when damaged).
+    pub fn key_id(&self) -> Option<KeyId> {
+        match self.0.as_slice() {
+            [SEAL_VERSION, a, b, c, d, ..] => Some(KeyId(u32::from_be_bytes([*a, *b, *c, *d]))),
+            _ => None,
+        }
+    }
+}
+
 impl SealKey {
+    /// This key's id (sealed copies carry it).
+    pub fn id(&self) -> KeyId {
+        self.id
+    }
+
     fn new(key: &[u8]) -> Self {
         let mut material = Zeroizing::new([0u8; 32]);
         material.copy_from_slice(&key[..32]);
@@ -689,9 +718,14 @@ mod tests {
             keys.session.sign(parts),
             keys.ticket.sign(parts),
             keys.audit.sign(parts),
+            keys.row.sign(parts),
+            keys.checkpoint.sign(parts),
         ];
-        assert_ne!(tags[0], tags[1]);
-        assert_ne!(tags[1], tags[2]);
+        for (i, a) in tags.iter().enumerate() {
+            for b in &tags[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
         assert!(keys.audit.verify(parts, &tags[2]));
         assert!(!keys.audit.verify(parts, &tags[1]));
     }

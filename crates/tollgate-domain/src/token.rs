@@ -201,6 +201,43 @@ impl FailureReason {
 }
 
 impl EventKind {
+    /// Whether an event of this kind raises the token's `revision` by exactly one (`Created`
+    /// sets it to 1). Every other kind records the revision the token already had. `audit
+    /// verify` relies on this: a token at revision `n` has exactly one record of a raising kind
+    /// for each revision `1..=n` (`docs/OPERATIONS.md` lists them).
+    pub fn raises_revision(self) -> bool {
+        match self {
+            Self::Created
+            | Self::Updated
+            | Self::Enabled
+            | Self::Disabled
+            | Self::Deleted
+            | Self::IconChanged
+            | Self::Rotated
+            | Self::LeakReported => true,
+            Self::Revealed | Self::AuthenticationFailed(_) | Self::Expired => false,
+        }
+    }
+
+    /// The kind whose audit action is `action` (`disabled`, …); failures by any reason.
+    pub fn from_action(action: &str) -> Option<Self> {
+        [
+            Self::Created,
+            Self::Updated,
+            Self::Enabled,
+            Self::Disabled,
+            Self::Deleted,
+            Self::Revealed,
+            Self::IconChanged,
+            Self::AuthenticationFailed(FailureReason::WrongSecret),
+            Self::Expired,
+            Self::Rotated,
+            Self::LeakReported,
+        ]
+        .into_iter()
+        .find(|kind| kind.action() == action)
+    }
+
     /// The action part of the audit key (`disabled`, `icon-changed`, …).
     pub fn action(self) -> &'static str {
         match self {

@@ -336,6 +336,7 @@ proptest! {
             match result {
                 Ok(Some(event)) => {
                     accepted_changes += 1;
+                    prop_assert!(event.kind.raises_revision(), "{:?}", event.kind);
                     prop_assert_eq!(token.revision(), before_revision + 1);
                     prop_assert_eq!(event.revision, token.revision());
                 }
@@ -434,4 +435,28 @@ fn expiry_rotation_and_leak_reports() {
         token.leak_reported(true, later).is_none(),
         "no grace left to end"
     );
+}
+
+/// The events that record a token's revision without raising it, as `audit verify` expects.
+#[test]
+fn reveals_and_failures_keep_the_revision_and_say_so() -> Result<(), TransitionError> {
+    let token = new_token();
+    let revealed = token.reveal(jane(), NOW)?;
+    assert_eq!(revealed.revision, token.revision());
+    assert!(!revealed.kind.raises_revision());
+    let failed = token.authentication_failed(tollgate_domain::FailureReason::WrongSecret, NOW);
+    assert_eq!(failed.revision, token.revision());
+    assert!(!failed.kind.raises_revision());
+    assert!(tollgate_domain::EventKind::Created.raises_revision());
+    for kind in [
+        tollgate_domain::EventKind::Created,
+        tollgate_domain::EventKind::IconChanged,
+        tollgate_domain::EventKind::AuthenticationFailed(tollgate_domain::FailureReason::Deleted),
+    ] {
+        assert_eq!(
+            tollgate_domain::EventKind::from_action(kind.action()).map(|k| k.action()),
+            Some(kind.action())
+        );
+    }
+    Ok(())
 }

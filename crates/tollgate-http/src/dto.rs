@@ -104,8 +104,8 @@ pub struct ObjectMeta {
     pub omitted: Vec<&'static str>,
 }
 
-/// A token object.
-#[derive(Debug, Clone, Serialize)]
+/// A token object. It may hold the token's value: `Debug` leaves it out.
+#[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenDto {
     /// Id.
@@ -151,6 +151,19 @@ pub struct TokenDto {
     /// What was left out.
     #[serde(rename = "$meta", skip_serializing_if = "Option::is_none")]
     pub meta: Option<ObjectMeta>,
+}
+
+impl std::fmt::Debug for TokenDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenDto")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("status", &self.status)
+            .field("account", &self.account)
+            .field("revision", &self.revision)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a token object is rendered.
@@ -368,7 +381,8 @@ pub struct CreateTokenBody {
 }
 
 /// `PUT /public/v1/accounts/api-tokens/{id}`: partial; read-only fields may be echoed unchanged.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A client may echo the token's value: `Debug` leaves it out.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdateTokenBody {
     /// New name.
@@ -407,6 +421,19 @@ pub struct UpdateTokenBody {
     pub meta: Option<Value>,
 }
 
+impl std::fmt::Debug for UpdateTokenBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateTokenBody")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("modules", &self.modules)
+            .field("revision", &self.revision)
+            .field("id", &self.id)
+            .field("token", &self.token.as_ref().map(|_| "…"))
+            .finish_non_exhaustive()
+    }
+}
+
 /// `POST …/api-tokens/{id}/rotate` (no body: no grace).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -422,3 +449,51 @@ pub struct RotateBody {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALUE: &str =
+        "idt:TKN-1234-5678:aaaabbbbccccddddeeeeffffgggghhhhiiiijjjjkkkkllllmmmmnnnn11zzzzzz";
+
+    /// Shapes that carry a token value never print it.
+    #[test]
+    fn debug_never_prints_a_token_value() -> Result<(), serde_json::Error> {
+        let dto = TokenDto {
+            id: "TKN-1234-5678".into(),
+            name: "robot".into(),
+            description: None,
+            icon: None,
+            status: "Active",
+            account: AccountDto {
+                id: "ACC-1234-5678".into(),
+                name: "Acme".into(),
+                account_type: "Client",
+                status: "Active",
+            },
+            modules: None,
+            last_access_at: None,
+            revision: 1,
+            audit: None,
+            token: Some(VALUE.into()),
+            meta: None,
+            expires_at: None,
+            self_rotate: false,
+            previous_value_expires_at: None,
+            compromised: false,
+        };
+        let body: UpdateTokenBody =
+            serde_json::from_value(serde_json::json!({"name": "robot", "token": VALUE}))?;
+        for printed in [format!("{dto:?}"), format!("{body:?}"), format!("{dto:#?}")] {
+            assert!(!printed.contains("aaaabbbb"), "{printed}");
+            assert!(!printed.contains("idt:"), "{printed}");
+            assert!(printed.contains("robot"), "{printed}");
+        }
+        assert!(
+            serde_json::to_string(&dto)?.contains(VALUE),
+            "the body still carries it"
+        );
+        Ok(())
+    }
+}

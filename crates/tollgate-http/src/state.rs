@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use tollgate_domain::{ForwardedHeader, Keys};
+use tollgate_domain::{ForwardedHeader, Keyring};
 use tollgate_store::Store;
 
 use crate::gate::{Gate, GateOptions};
@@ -75,8 +75,9 @@ impl Default for Settings {
 pub struct AppState {
     /// The database.
     pub store: Store,
-    /// The purpose keys.
-    pub keys: Arc<Keys>,
+    /// The server keys: the current one and the previous ones (with the retirement times the
+    /// database recorded).
+    pub keys: Arc<Keyring>,
     /// Settings.
     pub settings: Arc<Settings>,
     /// Request metrics.
@@ -102,20 +103,22 @@ impl AppState {
     /// A state over `store` with `keys` and `settings`; starts the gate (see [`Gate::start`]).
     pub fn new(
         store: Store,
-        keys: Keys,
+        keys: impl Into<Keyring>,
         settings: Settings,
     ) -> Result<Self, tollgate_store::StoreError> {
         Self::with_gate_options(store, keys, settings, GateOptions::default())
     }
 
-    /// As [`AppState::new`], with gate options.
+    /// As [`AppState::new`], with gate options. The keys are given the retirement times the
+    /// database recorded (a retired key accepts only sessions and tickets from before).
     pub fn with_gate_options(
         store: Store,
-        keys: Keys,
+        keys: impl Into<Keyring>,
         settings: Settings,
         options: GateOptions,
     ) -> Result<Self, tollgate_store::StoreError> {
-        let gate = Gate::start(store.clone(), keys.hash.clone(), options)?;
+        let keys = Arc::new(keys.into().with_retirements(&store.key_retirements()?));
+        let gate = Gate::start(store.clone(), Arc::clone(&keys), options)?;
         let leaks = crate::leaks::LeakQueue::start(store.clone(), &gate).map_err(|error| {
             tollgate_store::StoreError::Database(format!(
                 "cannot start the leak processor: {error}"
@@ -125,7 +128,7 @@ impl AppState {
             leaks,
             leak_limiter: Arc::new(crate::gate::Limiter::default()),
             store,
-            keys: Arc::new(keys),
+            keys,
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::default()),
             gate,

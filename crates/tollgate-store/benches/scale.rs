@@ -109,7 +109,7 @@ fn main() -> Result<(), Error> {
     let accounts = 10_000u64.min(tokens.max(1));
     let db = TestDatabase::create()?;
     let keys = ServerKey::from_bytes(vec![1; 32])?.derive();
-    let store = Store::open(db.url(), keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(db.url(), keys.clone(), PoolOptions::default())?;
     fill(&store, tokens, accounts)?;
 
     let filter = Filter::And(vec![

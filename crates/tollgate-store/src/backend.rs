@@ -62,8 +62,43 @@ pub fn with_default_param(url: &str, name: &str, value: &str) -> String {
 /// The application name of the pool's PostgreSQL connections (`pg_stat_activity`).
 pub const POOL_APPLICATION_NAME: &str = "tollgate";
 
-/// A parsed database URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `url` with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let after_scheme = scheme_end + 3;
+    let authority_end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    let authority = &url[after_scheme..authority_end];
+    let mut out = match authority.rfind('@') {
+        Some(at) => match authority[..at].find(':') {
+            Some(colon) => format!(
+                "{}***{}",
+                &url[..after_scheme + colon + 1],
+                &url[after_scheme + at..]
+            ),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    };
+    // libpq also takes the password as a parameter.
+    if let Some((head, query)) = out.clone().split_once('?') {
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{head}?{}", query.join("&"));
+    }
+    out
+}
+
+/// A parsed database URL. It may hold a password: `Debug` and `Display` show it as `***`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     backend: Backend,
     /// What the driver is given: the URL for PostgreSQL, the file path for SQLite.
@@ -119,6 +154,14 @@ impl DatabaseUrl {
         with_default_param(&url, "application_name", application_name)
     }
 
+    /// The URL as an operator wrote it, password hidden (`sqlite://…` for SQLite).
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Postgres => redact_url(&self.target),
+            Backend::Sqlite => format!("sqlite://{}", self.target),
+        }
+    }
+
     fn establish(&self, busy_timeout: Duration) -> Result<AnyConnection, ConnectionError> {
         match self.backend {
             Backend::Postgres => {
@@ -139,6 +182,18 @@ impl DatabaseUrl {
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
     }
 }
 
@@ -226,6 +281,48 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../mig
 /// The SQLite migrations (same names as the PostgreSQL ones).
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
+/// The names of the migrations not yet applied (nothing is written).
+pub fn pending_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    let names = match conn {
+        AnyConnection::Postgresql(conn) => conn
+            .pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|list| list.iter().map(|m| m.name().to_string()).collect()),
+        AnyConnection::Sqlite(conn) => conn
+            .pending_migrations(SQLITE_MIGRATIONS)
+            .map(|list| list.iter().map(|m| m.name().to_string()).collect()),
+    };
+    names.map_err(|error| StoreError::Migration(error.to_string()))
+}
+
+/// The advisory lock every Tollgate process takes on PostgreSQL while it migrates and checks
+/// the server key, so instances starting together do not race ("tollgate" in ASCII).
+pub const MIGRATION_LOCK: i64 = 0x746f_6c6c_6761_7465;
+
+/// Runs `f` holding the migration lock: on PostgreSQL the session-level advisory lock
+/// [`MIGRATION_LOCK`] (other processes wait for it), released when `f` returns; on SQLite
+/// (one file, one server) `f` runs as it is, its writes taking the database's write lock.
+pub fn with_migration_lock<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use diesel::RunQueryDsl;
+    if conn.backend() != Backend::Postgres {
+        return f(conn);
+    }
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(conn)?;
+    let result = f(conn);
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(conn);
+    match (result, unlocked) {
+        (Ok(value), Ok(_)) => Ok(value),
+        (Err(error), _) => Err(error),
+        (Ok(_), Err(error)) => Err(error.into()),
+    }
+}
+
 /// Runs pending migrations; returns how many ran.
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize, StoreError> {
     let ran = match conn {
@@ -268,7 +365,32 @@ impl AnyConnection {
 
 #[cfg(test)]
 mod tests {
-    use super::without_gss_encryption;
+    use super::{DatabaseUrl, redact_url, without_gss_encryption};
+
+    #[test]
+    fn urls_never_print_their_password() -> Result<(), crate::StoreError> {
+        for url in [
+            "postgres://tollgate:s3cr3t-pw@db.internal:5432/tollgate",
+            "postgresql://db.internal/tollgate?user=tollgate&password=s3cr3t-pw",
+        ] {
+            let parsed = DatabaseUrl::parse(url)?;
+            for printed in [format!("{parsed:?}"), parsed.to_string(), redact_url(url)] {
+                assert!(!printed.contains("s3cr3t-pw"), "{printed}");
+                assert!(printed.contains("db.internal"), "{printed}");
+            }
+            let manager = format!(
+                "{:?}",
+                super::Manager {
+                    url: parsed,
+                    busy_timeout: std::time::Duration::from_secs(1),
+                }
+            );
+            assert!(!manager.contains("s3cr3t-pw"), "{manager}");
+        }
+        let lite = DatabaseUrl::parse("sqlite://./data/tollgate.db")?;
+        assert_eq!(lite.to_string(), "sqlite://./data/tollgate.db");
+        Ok(())
+    }
 
     #[test]
     fn gss_encryption_is_off_unless_the_url_asks() {

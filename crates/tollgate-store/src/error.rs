@@ -19,6 +19,21 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// There is no Tollgate database at the URL (a command other than `serve` or `migrate`
+    /// creates none).
+    #[error(
+        "there is no Tollgate database at {url}: check TOLLGATE_DATABASE_URL (and the folder you run in), or create the database with `tollgate migrate`"
+    )]
+    NoDatabase {
+        /// The URL looked at, password hidden.
+        url: String,
+    },
+    /// The configured server key does not fit the database; nothing was written.
+    #[error("{0}; nothing was written")]
+    KeyMismatch(String),
+    /// A row's security fields do not match its row MAC (changed outside Tollgate).
+    #[error("{0}")]
+    Integrity(String),
     /// The object does not exist.
     #[error("{0} not found")]
     NotFound(String),

@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> Timestamp,
         max_token_lifetime_days -> Nullable<Integer>,
         require_token_expiry -> Bool,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -22,6 +23,7 @@ diesel::table! {
         name -> Text,
         admin -> Bool,
         created_at -> Timestamp,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -33,6 +35,7 @@ diesel::table! {
         description -> Text,
         account_types -> Text,
         paths -> Text,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -76,6 +79,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         self_rotate -> Bool,
         compromised -> Bool,
+        row_mac -> Nullable<Text>,
     }
 }
 
@@ -151,6 +155,7 @@ diesel::table! {
         record -> Text,
         prev_hash -> Binary,
         hash -> Binary,
+        key_id -> Nullable<Text>,
     }
 }
 
@@ -186,6 +191,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    server_keys (key_id) {
+        key_id -> Text,
+        ordinal -> BigInt,
+        added_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_sessions (session_id) {
+        session_id -> Text,
+        key_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(account_modules -> accounts (account_id));
 diesel::joinable!(account_modules -> modules (module_id));
@@ -217,4 +239,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     change_log,
     sign_in_nonces,
     audit_event_types,
+    server_keys,
+    sign_in_sessions,
 );

@@ -440,26 +440,7 @@ fn replace_database(url: &str, database: &str) -> Result<String, String> {
     )))
 }
 
-/// `url` with any password replaced by `***`, for messages.
-fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let after_scheme = scheme_end + 3;
-    let authority_end = url[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| after_scheme + i);
-    let authority = &url[after_scheme..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let Some(colon) = authority[..at].find(':') else {
-        return url.to_owned();
-    };
-    let password_start = after_scheme + colon + 1;
-    let password_end = after_scheme + at;
-    format!("{}***{}", &url[..password_start], &url[password_end..])
-}
+use crate::backend::redact_url;
 
 // ---------------------------------------------------------------------------
 // The throwaway cluster

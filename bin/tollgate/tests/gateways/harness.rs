@@ -154,6 +154,7 @@ impl Harness {
 }
 
 fn create_tokens(data: &Path) -> R<Tokens> {
+    tollgate::migrate(data)?;
     let account = tollgate::cli(
         data,
         &[

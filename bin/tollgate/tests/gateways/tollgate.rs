@@ -31,6 +31,19 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// Creates the database (`tollgate migrate`: the other commands create none).
+pub fn migrate(dir: &Path) -> R<()> {
+    let output = command(dir, &["migrate"]).output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "tollgate migrate failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Runs a `--json` CLI command; its one JSON object.
 pub fn cli(dir: &Path, args: &[&str]) -> R<Value> {
     let output = command(dir, args).output()?;

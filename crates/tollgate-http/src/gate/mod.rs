@@ -30,7 +30,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tollgate_audit::RequestInfo;
 use tollgate_domain::authz::{self, RefusalReason, RequestPath};
-use tollgate_domain::{ActorAccount, Catalog, HashKey, PresentedToken, TokenId, TokenView};
+use tollgate_domain::{ActorAccount, Catalog, Keyring, PresentedToken, TokenId, TokenView};
 use tollgate_store::{Change, ChangeFeed, FeedOptions, FeedState, Regime, Store, StoreError};
 
 pub use self::idset::IdSet;
@@ -104,7 +104,7 @@ pub struct GateStats {
 /// The gate. Cheap to share (`Arc<Gate>`).
 pub struct Gate {
     store: Store,
-    key: HashKey,
+    keys: Arc<Keyring>,
     catalog: RwLock<Arc<Catalog>>,
     tokens: RwLock<HashMap<TokenId, Arc<Entry>>>,
     epoch: AtomicU64,
@@ -156,16 +156,18 @@ pub struct Readiness {
 
 impl Gate {
     /// A gate over `store`: loads the catalog and every token id, then starts the change feed
-    /// and the write-behind flusher (background threads, stopped by [`Gate::shutdown`]).
+    /// and the write-behind flusher (background threads, stopped by [`Gate::shutdown`]). Values
+    /// are verified under the key their stored hash names (`keys`: the current key and the
+    /// previous ones).
     pub fn start(
         store: Store,
-        key: HashKey,
+        keys: Arc<Keyring>,
         options: GateOptions,
     ) -> Result<Arc<Gate>, StoreError> {
         let catalog = store.catalog()?;
         let gate = Arc::new(Gate {
             store,
-            key,
+            keys,
             catalog: RwLock::new(Arc::new(catalog)),
             tokens: RwLock::new(HashMap::new()),
             epoch: AtomicU64::new(1),
@@ -495,7 +497,8 @@ impl Gate {
 
     /// Verifies the presented value against an entry through the domain's decision, and
     /// records the use or the failure (write-behind; at most one failure record per token per
-    /// minute).
+    /// minute). A value whose hash is under a previous key is queued to move to the current key
+    /// (the write-behind again: nothing is written on the request path).
     pub fn verify(
         &self,
         header: &str,
@@ -505,7 +508,9 @@ impl Gate {
         let presented =
             PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
         let now = OffsetDateTime::now_utc();
-        match authz::authenticate(&presented, entry.map(|e| &e.view), &self.key, now) {
+        let decision = authz::authenticate(&presented, entry.map(|e| &e.view), &*self.keys, now);
+        self.move_to_current_key(&presented, entry, &decision);
+        match decision {
             Ok(_) => {
                 let entry = entry.cloned().ok_or(RefusalReason::UnknownToken)?;
                 self.writes.record_use(entry.view.id, now);
@@ -518,6 +523,31 @@ impl Gate {
                 }
                 Err(reason)
             }
+        }
+    }
+
+    /// When the presented value matched a hash under a previous key (whatever the token's
+    /// state), queues its hash under the current key for the write-behind.
+    fn move_to_current_key(
+        &self,
+        presented: &PresentedToken<'_>,
+        entry: Option<&Arc<Entry>>,
+        decision: &Result<&TokenView, RefusalReason>,
+    ) {
+        let current = &self.keys.current().hash;
+        let matched = match decision {
+            Ok(_) => true,
+            Err(RefusalReason::Failed(reason)) => {
+                *reason != tollgate_domain::FailureReason::WrongSecret
+            }
+            Err(_) => false,
+        };
+        if let Some(entry) = entry.filter(|entry| matched && entry.view.hash.key_id != current.id())
+        {
+            self.writes
+                .record_rehash(entry.view.id, &entry.view.hash, || {
+                    current.hash(presented.expose_secret())
+                });
         }
     }
 

@@ -1,6 +1,8 @@
-//! Write-behind: authenticated uses (`lastAccessAt`) and `authentication-failed` records are
-//! collected in memory on the request path and written in batches off it. A flush writes both
-//! kinds even when one of them fails, and keeps what failed for the next.
+//! Write-behind: authenticated uses (`lastAccessAt`), `authentication-failed` records, and
+//! tokens seen to authenticate under a previous server key (to be re-hashed under the current
+//! one, SPEC §8 key rotation) are collected in memory on the request path and written in
+//! batches off it. A flush writes every kind even when another fails, and keeps what failed for
+//! the next.
 //!
 //! Precision: a use appears in `lastAccessAt` within one flush interval (5 s by default), with
 //! the time of the latest use; at most one failure record is written per token per minute. A
@@ -12,8 +14,8 @@ use std::sync::Mutex;
 
 use time::{Duration, OffsetDateTime};
 use tollgate_audit::RequestInfo;
-use tollgate_domain::{FailureReason, Principal, TokenId};
-use tollgate_store::{Context, Store, StoreError};
+use tollgate_domain::{FailureReason, Principal, TokenHash, TokenId};
+use tollgate_store::{Context, Rehash, Store, StoreError};
 
 /// A failed authentication waiting to be recorded.
 #[derive(Debug, Clone)]
@@ -33,6 +35,7 @@ pub struct WriteBehind {
     uses: Mutex<HashMap<TokenId, OffsetDateTime>>,
     failures: Mutex<Vec<Failure>>,
     last_failure: Mutex<HashMap<TokenId, OffsetDateTime>>,
+    rehashes: Mutex<HashMap<TokenId, Rehash>>,
 }
 
 /// What a flush wrote.
@@ -42,6 +45,8 @@ pub struct Flushed {
     pub uses: usize,
     /// Failure records written.
     pub failures: usize,
+    /// Tokens moved to the current key.
+    pub rehashed: usize,
 }
 
 /// Where a flush writes: the store (a stand-in in the tests).
@@ -53,9 +58,14 @@ trait Sink {
         reason: FailureReason,
         ctx: &Context,
     ) -> Result<(), StoreError>;
+    fn rehash_tokens(&self, rehashes: &[Rehash]) -> Result<usize, StoreError>;
 }
 
 impl Sink for Store {
+    fn rehash_tokens(&self, rehashes: &[Rehash]) -> Result<usize, StoreError> {
+        Store::rehash_tokens(self, rehashes)
+    }
+
     fn touch_tokens(&self, uses: &[(TokenId, OffsetDateTime)]) -> Result<usize, StoreError> {
         Store::touch_tokens(self, uses)
     }
@@ -78,6 +88,19 @@ impl WriteBehind {
             if *entry < at {
                 *entry = at;
             }
+        }
+    }
+
+    /// Queues a token whose value matched `from`, a hash under a previous key, to move to the
+    /// current key; `to` (the value's hash under the current key) is computed only when the
+    /// token is not queued already.
+    pub fn record_rehash(&self, id: TokenId, from: &TokenHash, to: impl FnOnce() -> TokenHash) {
+        if let Ok(mut rehashes) = self.rehashes.lock() {
+            rehashes.entry(id).or_insert_with(|| Rehash {
+                id,
+                from: from.clone(),
+                to: to(),
+            });
         }
     }
 
@@ -125,6 +148,14 @@ impl WriteBehind {
 
     fn flush_to(&self, sink: &impl Sink) -> Result<Flushed, StoreError> {
         let mut flushed = Flushed::default();
+        // Moving hashes fails on its own (it is retried at the next flush) without holding up
+        // the rest.
+        match self.flush_rehashes(sink) {
+            Ok(moved) => flushed.rehashed = moved,
+            Err(error) => log::warn!(
+                "write-behind: moving tokens to the current key failed (will retry): {error}"
+            ),
+        }
         let uses = self.flush_uses(sink).map(|moved| flushed.uses = moved);
         let failures = self.flush_failures(sink, &mut flushed.failures);
         let error = match (uses, failures) {
@@ -158,6 +189,25 @@ impl WriteBehind {
         Err(error)
     }
 
+    /// Moves the queued tokens to the current key; on an error puts them all back (a token
+    /// already moved is skipped the next time: its stored hash is no longer the old one).
+    fn flush_rehashes(&self, sink: &impl Sink) -> Result<usize, StoreError> {
+        let rehashes: Vec<Rehash> = match self.rehashes.lock() {
+            Ok(mut rehashes) => rehashes.drain().map(|(_, rehash)| rehash).collect(),
+            Err(_) => Vec::new(),
+        };
+        if rehashes.is_empty() {
+            return Ok(0);
+        }
+        sink.rehash_tokens(&rehashes).inspect_err(|_| {
+            if let Ok(mut pending) = self.rehashes.lock() {
+                for rehash in rehashes {
+                    pending.entry(rehash.id).or_insert(rehash);
+                }
+            }
+        })
+    }
+
     /// Writes the pending uses; on an error puts them all back (they are forward-only, so
     /// writing one again is harmless).
     fn flush_uses(&self, sink: &impl Sink) -> Result<usize, StoreError> {
@@ -176,7 +226,8 @@ impl WriteBehind {
     }
 
     /// Writes the pending failures, counting them in `written`; on an error puts back the one
-    /// that failed and those not tried. A token that no longer exists gets no record.
+    /// that failed and those not tried. A token that no longer exists, or whose row fails its
+    /// row MAC (refused and logged by the store), gets no record.
     fn flush_failures(&self, sink: &impl Sink, written: &mut usize) -> Result<(), StoreError> {
         let failures: Vec<Failure> = match self.failures.lock() {
             Ok(mut failures) => failures.drain(..).collect(),
@@ -192,7 +243,7 @@ impl WriteBehind {
             };
             match sink.record_authentication_failure(failure.id, failure.reason, &ctx) {
                 Ok(()) => *written += 1,
-                Err(StoreError::NotFound(_)) => {}
+                Err(StoreError::NotFound(_) | StoreError::Integrity(_)) => {}
                 Err(error) => {
                     if let Ok(mut pending) = self.failures.lock() {
                         pending.push(failure);
@@ -209,6 +260,7 @@ impl WriteBehind {
     pub fn pending(&self) -> usize {
         self.uses.lock().map(|u| u.len()).unwrap_or(0)
             + self.failures.lock().map(|f| f.len()).unwrap_or(0)
+            + self.rehashes.lock().map(|r| r.len()).unwrap_or(0)
     }
 }
 
@@ -221,11 +273,22 @@ mod tests {
     struct Fake {
         uses_fail: bool,
         failures_fail: bool,
+        rehashes_fail: bool,
         touched: Mutex<Vec<TokenId>>,
         recorded: Mutex<Vec<TokenId>>,
+        rehashed: Mutex<Vec<TokenId>>,
     }
 
     impl Sink for Fake {
+        fn rehash_tokens(&self, rehashes: &[Rehash]) -> Result<usize, StoreError> {
+            if self.rehashes_fail {
+                return Err(StoreError::Unavailable("down".into()));
+            }
+            let mut rehashed = self.rehashed.lock().expect("lock");
+            rehashed.extend(rehashes.iter().map(|rehash| rehash.id));
+            Ok(rehashes.len())
+        }
+
         fn touch_tokens(&self, uses: &[(TokenId, OffsetDateTime)]) -> Result<usize, StoreError> {
             if self.uses_fail {
                 return Err(StoreError::Database("too many SQL variables".into()));
@@ -283,7 +346,8 @@ mod tests {
             flushed,
             Flushed {
                 uses: 2,
-                failures: 0
+                failures: 0,
+                rehashed: 0
             }
         );
         assert_eq!(writes.pending(), 0);
@@ -309,7 +373,8 @@ mod tests {
             flushed,
             Flushed {
                 uses: 0,
-                failures: 2
+                failures: 2,
+                rehashed: 0
             }
         );
         assert_eq!(*sink.recorded.lock().expect("lock"), [id(3), id(4)]);
@@ -331,8 +396,48 @@ mod tests {
             flushed,
             Flushed {
                 uses: 2,
-                failures: 2
+                failures: 2,
+                rehashed: 0
             }
         );
+    }
+
+    fn hash(key: u32, byte: u8) -> TokenHash {
+        TokenHash {
+            key_id: tollgate_domain::KeyId(key),
+            digest: [byte; 32],
+        }
+    }
+
+    #[test]
+    fn rehashes_are_queued_once_and_kept_when_they_fail() {
+        let writes = pending();
+        let mut computed = 0;
+        for _ in 0..3 {
+            writes.record_rehash(id(7), &hash(1, 1), || {
+                computed += 1;
+                hash(2, 2)
+            });
+        }
+        assert_eq!(
+            computed, 1,
+            "the new hash is computed once per queued token"
+        );
+        assert_eq!(writes.pending(), 5);
+        let sink = Fake {
+            rehashes_fail: true,
+            ..Fake::default()
+        };
+        let flushed = writes.flush_to(&sink).expect("the rest is written");
+        assert_eq!(
+            (flushed.uses, flushed.failures, flushed.rehashed),
+            (2, 2, 0)
+        );
+        assert_eq!(writes.pending(), 1, "the rehash is kept");
+        let sink = Fake::default();
+        let flushed = writes.flush_to(&sink).expect("flushed");
+        assert_eq!(flushed.rehashed, 1);
+        assert_eq!(*sink.rehashed.lock().expect("lock"), [id(7)]);
+        assert_eq!(writes.pending(), 0);
     }
 }

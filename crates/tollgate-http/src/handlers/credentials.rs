@@ -62,7 +62,7 @@ async fn revoke(
         .credentials
         .iter()
         .filter_map(|value| {
-            let hash = state.keys.hash.hash(value);
+            let hash = state.keys.current().hash.hash(value);
             PresentedToken::parse(value)
                 .ok()
                 .map(|presented| (presented.id(), hash))

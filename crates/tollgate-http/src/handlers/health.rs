@@ -115,7 +115,9 @@ fn gate_metrics(state: &AppState) -> String {
          # TYPE tollgate_gate_stale_fills_total counter\ntollgate_gate_stale_fills_total {}\n\
          # TYPE tollgate_gate_cached_tokens gauge\ntollgate_gate_cached_tokens {}\n\
          # TYPE tollgate_gate_ready gauge\ntollgate_gate_ready {}\n\
-         # TYPE tollgate_gate_pending_writes gauge\ntollgate_gate_pending_writes {}\n",
+         # TYPE tollgate_gate_pending_writes gauge\ntollgate_gate_pending_writes {}\n\
+         # HELP tollgate_row_integrity_failures_total Rows refused because they do not match their row MAC.\n\
+         # TYPE tollgate_row_integrity_failures_total counter\ntollgate_row_integrity_failures_total {}\n",
             stats.hits.load(Relaxed),
             stats.fills.load(Relaxed),
             stats.unknown.load(Relaxed),
@@ -123,5 +125,6 @@ fn gate_metrics(state: &AppState) -> String {
             gate.cached(),
             u8::from(gate.readiness().ready),
             gate.writes.pending(),
+            state.store.integrity_failures(),
         )
 }

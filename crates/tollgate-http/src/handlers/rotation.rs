@@ -60,9 +60,9 @@ pub async fn rotate_token(
         .map_err(|error| ApiError::Validation(ValidationErrors::from(error)))?;
     let value = TokenValue::generate(id, &mut OsRng);
     let secret = NewSecret {
-        hash: state.keys.hash.hash(value.expose_secret()),
+        hash: state.keys.current().hash.hash(value.expose_secret()),
         sealed: (state.settings.reveal == RevealPolicy::Audited)
-            .then(|| state.keys.seal.seal(&value, &mut OsRng)),
+            .then(|| state.keys.current().seal.seal(&value, &mut OsRng)),
     };
     let store = state.store.clone();
     let actor = caller.actor.clone();

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use rand::rngs::OsRng;
+use tollgate_domain::HashVerifier as _;
 use tollgate_domain::permission::{
     Target, authorize_collection, authorize_create, authorize_token,
 };
@@ -228,10 +229,11 @@ pub async fn create_token(
             let mut value = None;
             let stored = store.create_token::<ApiError>(account_id, &ctx, |id| {
                 let generated = TokenValue::generate(id, &mut OsRng);
+                let current = keys.current();
                 let secret = NewSecret {
-                    hash: keys.hash.hash(generated.expose_secret()),
+                    hash: current.hash.hash(generated.expose_secret()),
                     sealed: (reveal == RevealPolicy::Audited)
-                        .then(|| keys.seal.seal(&generated, &mut OsRng)),
+                        .then(|| current.seal.seal(&generated, &mut OsRng)),
                 };
                 value = Some(generated);
                 Ok((
@@ -330,11 +332,11 @@ async fn list_by_value(
     let (matched, page) = web::block(move || -> Result<_, ApiError> {
         let view = store.token_view(id)?;
         let placeholder = TokenHash {
-            key_id: keys.hash.id(),
+            key_id: keys.current().hash.id(),
             digest: [0; 32],
         };
         let hash = view.as_ref().map_or(&placeholder, |view| &view.hash);
-        let matched = keys.hash.verify(secret.expose_secret(), hash) && view.is_some();
+        let matched = keys.verify_hash(secret.expose_secret(), hash) && view.is_some();
         let page = store.list_tokens(visibility, &query)?;
         Ok((matched && well_formed, page))
     })
@@ -412,7 +414,7 @@ pub async fn reveal(
                 .into(),
         )
     })?;
-    let value = state.keys.seal.open(id, &sealed).map_err(|error| {
+    let (value, _) = state.keys.unseal(id, &sealed).map_err(|error| {
         ApiError::Internal(format!("could not open the sealed value of {id}: {error}"))
     })?;
     Ok(value.expose_secret().to_owned())

@@ -8,6 +8,11 @@
 //! page re-reads the user and the account, so an administrator who loses the role, or whose
 //! account is disabled, is refused at the next request. Sign-out remembers the session id as
 //! ended until the cookie would have expired.
+//!
+//! Key rotation: cookies and tickets signed with a previous server key are accepted until they
+//! expire (a retired key only for those from before its retirement); a session's CSRF token is
+//! made with the key that signed its cookie. New sessions are signed with the current key and
+//! noted by key (`tollgate keys status` counts them).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -15,9 +20,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use rand::rngs::OsRng;
 use time::{Duration, OffsetDateTime};
 use tollgate_domain::permission::authorize_collection;
-use tollgate_domain::ticket::{Session, SignInError, Ticket};
+use tollgate_domain::ticket::{Session, SignInError};
 use tollgate_domain::{
-    Account, AccountStatus, Actor, ActorAccount, Operation, User, UserId, Visibility,
+    Account, AccountStatus, Actor, ActorAccount, KeyId, Operation, User, UserId, Visibility,
 };
 use tollgate_store::NonceKind;
 
@@ -41,6 +46,8 @@ pub struct SignedIn {
     pub caller: Caller,
     /// The session.
     pub session: Session,
+    /// The key that signed the session's cookie (its CSRF token is made with it).
+    pub key_id: KeyId,
     /// This session's CSRF token (for every form).
     pub csrf: String,
     /// The user.
@@ -71,8 +78,9 @@ impl SignedIn {
 
     /// Refuses a state-changing request whose CSRF token is not this session's.
     pub fn check_csrf(&self, state: &AppState, token: Option<&str>) -> Result<(), WebError> {
-        match token {
-            Some(token) if self.session.check_csrf(&state.keys.session, token) => Ok(()),
+        let key = state.keys.get(self.key_id).map(|keys| &keys.session);
+        match (token, key) {
+            (Some(token), Some(key)) if self.session.check_csrf(key, token) => Ok(()),
             _ => Err(WebError::Csrf),
         }
     }
@@ -142,9 +150,11 @@ async fn load_user(
 /// Active account.
 pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<SignedIn, WebError> {
     let now = OffsetDateTime::now_utc();
-    let session = cookie_value(req, COOKIE)
-        .and_then(|text| Session::verify(&state.keys.session, text, now).ok())
+    let (session, signer) = cookie_value(req, COOKIE)
+        .and_then(|text| state.keys.verify_session(text, now, SESSION_LIFETIME).ok())
         .ok_or(WebError::NotSignedIn)?;
+    let key_id = signer.id();
+    let csrf = session.csrf_token(&signer.session);
     let (user, account) = load_user(state, session.user, Some((session.id.clone(), now)))
         .await?
         .ok_or(WebError::NotSignedIn)?;
@@ -167,10 +177,10 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<SignedIn, 
         catalog: state.gate.catalog(),
         meta: RequestMeta::of(req),
     };
-    let csrf = session.csrf_token(&state.keys.session);
     Ok(SignedIn {
         caller,
         session,
+        key_id,
         csrf,
         user,
         account,
@@ -203,7 +213,9 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 pub async fn sign_in_page(req: HttpRequest, state: web::Data<AppState>) -> Page {
     async {
         let ticket = query_param(req.query_string(), "ticket").unwrap_or_default();
-        let checked = Ticket::verify(&state.keys.ticket, &ticket, OffsetDateTime::now_utc())
+        let (checked, _) = state
+            .keys
+            .verify_ticket(&ticket, OffsetDateTime::now_utc())
             .map_err(ticket_error)?;
         let (user, account) = load_user(&state, checked.user, None)
             .await?
@@ -254,7 +266,10 @@ pub async fn sign_in(req: HttpRequest, payload: web::Payload, state: web::Data<A
         }
         let ticket = field(&read_pairs(&req, payload).await?, "ticket").unwrap_or_default();
         let now = OffsetDateTime::now_utc();
-        let checked = Ticket::verify(&state.keys.ticket, &ticket, now).map_err(ticket_error)?;
+        let (checked, _) = state
+            .keys
+            .verify_ticket(&ticket, now)
+            .map_err(ticket_error)?;
         let (user, account) = load_user(&state, checked.user, None)
             .await?
             .unwrap_or_default();
@@ -271,13 +286,14 @@ pub async fn sign_in(req: HttpRequest, payload: web::Payload, state: web::Data<A
                     .into(),
             ));
         }
-        let cookie = Session::issue(
-            &state.keys.session,
-            user.id,
-            now,
-            SESSION_LIFETIME,
-            &mut OsRng,
-        );
+        let current = state.keys.current();
+        let cookie = Session::issue(&current.session, user.id, now, SESSION_LIFETIME, &mut OsRng);
+        let session = Session::verify(&current.session, &cookie, now)
+            .map_err(|error| WebError::Api(crate::error::ApiError::Internal(error.to_string())))?;
+        let store = state.store.clone();
+        let key_id = current.id();
+        web::block(move || store.session_started(&session.id, key_id, session.expires, now))
+            .await??;
         log::info!("{} signed in", user.id);
         let mut response = HttpResponse::SeeOther()
             .insert_header((header::LOCATION, TOKENS_PATH))

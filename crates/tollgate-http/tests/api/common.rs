@@ -342,15 +342,11 @@ impl Server {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir()?;
                 let url = format!("sqlite://{}/tollgate.db", dir.path().display());
-                (
-                    Store::open(&url, keys.audit.clone(), pool)?,
-                    None,
-                    Some(dir),
-                )
+                (Store::open(&url, keys.clone(), pool)?, None, Some(dir))
             }
             Backend::Postgres => {
                 let database = TestDatabase::create()?;
-                let store = Store::open(database.url(), keys.audit.clone(), pool)?;
+                let store = Store::open(database.url(), keys.clone(), pool)?;
                 (store, Some(database), None)
             }
         };

@@ -410,10 +410,10 @@ fn a_gate_dropped_on_its_feed_thread_ends_quietly() -> TestResult {
     let keys = keys()?;
     let store = tollgate_store::Store::open(
         database.url(),
-        keys.audit.clone(),
+        keys.clone(),
         tollgate_store::PoolOptions::default(),
     )?;
-    let gate = Gate::start(store, keys.hash.clone(), Default::default())?;
+    let gate = Gate::start(store.clone(), store.keyring(), Default::default())?;
     ensure_eq!(gate.regime(), tollgate_store::Regime::FeedHealthy);
     let listeners = || -> R<u64> {
         Ok(psql(

@@ -63,6 +63,7 @@ mod clients;
 mod common;
 mod envoy;
 mod gate;
+mod integrity;
 mod lifecycle;
 mod lifetimes;
 mod neutralise;

@@ -1,12 +1,15 @@
-//! Accounts, users and the module catalog.
+//! Accounts, users and the module catalog. Every row written carries its row MAC; an account
+//! or user read for a decision, and every catalog entry, must match it (a catalog entry that
+//! does not is left out of the catalog, so it grants nothing).
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use tollgate_domain::{
-    Account, AccountId, AccountStatus, AccountType, Catalog, DisplayName, Module, ModuleId,
-    ModuleSet, User, UserId,
+    Account, AccountId, AccountStatus, AccountType, Catalog, DisplayName, Keyring, Keys, Module,
+    ModuleId, ModuleSet, User, UserId,
 };
 
+use super::integrity::{account_fields, account_module_texts, ensure, module_fields, user_fields};
 use super::rows::{AccountRow, ModuleRow, UserRow, corrupt, parse_id, to_db};
 use super::{AccountSummary, Context, Store};
 use crate::backend::AnyConnection;
@@ -28,8 +31,10 @@ pub(crate) fn load_account_modules(
         .collect()
 }
 
+/// An account, checked against its row MAC (`Integrity` when it does not match).
 pub(crate) fn load_account(
     conn: &mut AnyConnection,
+    ring: &Keyring,
     id: AccountId,
 ) -> Result<Option<Account>, StoreError> {
     let row: Option<AccountRow> = accounts::table
@@ -39,11 +44,37 @@ pub(crate) fn load_account(
         .optional()?;
     match row {
         Some(row) => {
+            let texts = account_module_texts(conn, &row.id)?;
+            ensure(
+                ring,
+                &format!("account {}", row.id),
+                account_fields(&row, &texts),
+                row.row_mac.as_deref(),
+            )?;
             let modules = load_account_modules(conn, &row.id)?;
             row.into_account(modules).map(Some)
         }
         None => Ok(None),
     }
+}
+
+/// Makes the account's row MAC again, from the row and its modules as they now are (after a
+/// change made in this transaction, to a row checked before it).
+pub(crate) fn write_account_mac(
+    conn: &mut AnyConnection,
+    keys: &Keys,
+    id: &str,
+) -> Result<(), StoreError> {
+    let row: AccountRow = accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)?;
+    let modules = account_module_texts(conn, id)?;
+    let mac = account_fields(&row, &modules).mac(keys);
+    diesel::update(accounts::table.find(id))
+        .set(accounts::row_mac.eq(mac))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub(crate) fn account_summary(
@@ -90,8 +121,8 @@ pub(crate) fn account_summaries(
         .collect()
 }
 
-fn module_row(module: &Module) -> ModuleRow {
-    ModuleRow {
+fn module_row(module: &Module, keys: &Keys) -> ModuleRow {
+    let mut row = ModuleRow {
         id: module.id.to_string(),
         code: module.code.to_string(),
         name: module.name.to_string(),
@@ -108,7 +139,10 @@ fn module_row(module: &Module) -> ModuleRow {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(","),
-    }
+        row_mac: None,
+    };
+    row.row_mac = Some(module_fields(&row).mac(keys));
+    row
 }
 
 fn parse_module(row: ModuleRow) -> Result<Module, StoreError> {
@@ -129,23 +163,29 @@ fn parse_module(row: ModuleRow) -> Result<Module, StoreError> {
 }
 
 impl Store {
-    /// The module catalog.
+    /// The module catalog: every entry that matches its row MAC (one that does not is left
+    /// out, counted and logged, so its paths grant nothing; `tollgate modules upsert` writes it
+    /// again).
     pub fn catalog(&self) -> Result<Catalog, StoreError> {
         let mut conn = self.conn()?;
         let rows: Vec<ModuleRow> = modules::table
             .select(ModuleRow::as_select())
             .load(&mut conn)?;
-        let modules = rows
-            .into_iter()
-            .map(parse_module)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut modules = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Err(error) = module_fields(&row).check(&self.keys, row.row_mac.as_deref()) {
+                self.refuse_row(&format!("module {}", row.id), error);
+                continue;
+            }
+            modules.push(parse_module(row)?);
+        }
         Ok(Catalog::new(modules))
     }
 
-    /// Inserts or replaces a catalog entry (by id). A code already used by another id is a
-    /// `Duplicate`.
+    /// Inserts or replaces a catalog entry (by id), with its row MAC. A code already used by
+    /// another id is a `Duplicate`.
     pub fn upsert_module(&self, module: &Module) -> Result<(), StoreError> {
-        let row = module_row(module);
+        let row = module_row(module, self.keys.current());
         self.transaction(|conn| {
             let updated = diesel::update(modules::table.find(&row.id))
                 .set(&row)
@@ -189,6 +229,7 @@ impl Store {
                     created_at: to_db(now),
                     max_token_lifetime_days: None,
                     require_token_expiry: false,
+                    row_mac: None,
                 })
                 .execute(conn)?;
             diesel::insert_into(audit_chain_heads::table)
@@ -206,21 +247,23 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
-            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+            write_account_mac(conn, self.keys.current(), &id.to_string())?;
+            load_account(conn, &self.keys, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
         })
     }
 
-    /// One account.
+    /// One account (`Integrity` when its row does not match its row MAC).
     pub fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
         let mut conn = self.conn()?;
-        load_account(&mut conn, id)
+        load_account(&mut conn, &self.keys, id)
     }
 
     /// One account, for a cache fill on the request path (waits at most the request timeout
     /// for a connection).
     pub fn request_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
         let mut conn = self.request_conn()?;
-        load_account(&mut conn, id)
+        load_account(&mut conn, &self.keys, id)
     }
 
     /// Every account, by name then id.
@@ -258,7 +301,8 @@ impl Store {
                 return Err(StoreError::NotFound(format!("account {id}")));
             }
             Self::signal_change(conn, &format!("account:{id}"))?;
-            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+            load_account(conn, &self.keys, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
         })
     }
 
@@ -269,14 +313,16 @@ impl Store {
         status: AccountStatus,
     ) -> Result<Account, StoreError> {
         self.transaction(|conn| {
-            let updated = diesel::update(accounts::table.find(id.to_string()))
-                .set(accounts::status.eq(status.as_str()))
-                .execute(conn)?;
-            if updated == 0 {
+            if load_account(conn, &self.keys, id)?.is_none() {
                 return Err(StoreError::NotFound(format!("account {id}")));
             }
+            diesel::update(accounts::table.find(id.to_string()))
+                .set(accounts::status.eq(status.as_str()))
+                .execute(conn)?;
+            write_account_mac(conn, self.keys.current(), &id.to_string())?;
             Self::signal_change(conn, &format!("account:{id}"))?;
-            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+            load_account(conn, &self.keys, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
         })
     }
 
@@ -290,7 +336,7 @@ impl Store {
         ctx: &Context,
     ) -> Result<Account, StoreError> {
         self.transaction(|conn| {
-            let before = load_account(conn, id)?
+            let before = load_account(conn, &self.keys, id)?
                 .ok_or_else(|| StoreError::NotFound(format!("account {id}")))?;
             super::audit::lock_head(conn, &id.to_string())?;
             let removed: Vec<ModuleId> = before.modules.difference(modules).collect();
@@ -306,11 +352,13 @@ impl Store {
                     ))
                     .execute(conn)?;
             }
+            write_account_mac(conn, self.keys.current(), &id.to_string())?;
             for module in removed {
                 self.cascade_module_removal(conn, id, module, ctx)?;
             }
             Self::signal_change(conn, &format!("account:{id}"))?;
-            load_account(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+            load_account(conn, &self.keys, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
         })
     }
 
@@ -323,7 +371,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<User, StoreError> {
         self.transaction(|conn| {
-            if load_account(conn, account)?.is_none() {
+            if load_account(conn, &self.keys, account)?.is_none() {
                 return Err(StoreError::NotFound(format!("account {account}")));
             }
             let id = (0..ID_ATTEMPTS)
@@ -337,13 +385,15 @@ impl Store {
                         .unwrap_or(false)
                 })
                 .ok_or_else(|| StoreError::Database("could not find a free user id".into()))?;
-            let row = UserRow {
+            let mut row = UserRow {
                 id: id.to_string(),
                 account_id: account.to_string(),
                 name: name.to_string(),
                 admin,
                 created_at: to_db(now),
+                row_mac: None,
             };
+            row.row_mac = Some(user_fields(&row).mac(self.keys.current()));
             diesel::insert_into(users::table)
                 .values(&row)
                 .execute(conn)?;
@@ -351,7 +401,8 @@ impl Store {
         })
     }
 
-    /// One user.
+    /// One user (`Integrity` when its row does not match its row MAC: who is an
+    /// administrator is decided by it).
     pub fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let mut conn = self.conn()?;
         let row: Option<UserRow> = users::table
@@ -359,6 +410,14 @@ impl Store {
             .select(UserRow::as_select())
             .first(&mut conn)
             .optional()?;
+        if let Some(row) = &row {
+            ensure(
+                &self.keys,
+                &format!("user {}", row.id),
+                user_fields(row),
+                row.row_mac.as_deref(),
+            )?;
+        }
         row.map(UserRow::into_user).transpose()
     }
 

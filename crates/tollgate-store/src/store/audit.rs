@@ -1,10 +1,10 @@
-//! The audit trail: records appended with the account's chain head locked, reads, and chain
-//! verification.
+//! The audit trail: records appended with the account's chain head locked, under the current
+//! key (each record names it), and reads. Verification is in `verify.rs`.
 
 use diesel::prelude::*;
-use tollgate_audit::chain::{ChainBreak, ChainHead, ChainLink, LinkInput, verify_chain};
+use tollgate_audit::chain::ChainHead;
 use tollgate_audit::{AuditRecord, EventType, ModuleRef, RecordInput};
-use tollgate_domain::{AccountId, AuditId, MacKey, Token, TokenEvent};
+use tollgate_domain::{AccountId, AuditId, Keys, Token, TokenEvent};
 
 use super::rows::{AuditRow, corrupt, from_db, parse_id, to_db};
 use super::{Context, Store};
@@ -19,15 +19,6 @@ pub struct StoredRecord {
     pub account_id: AccountId,
     /// The record.
     pub record: AuditRecord,
-}
-
-/// The result of verifying one account's chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainReport {
-    /// The account.
-    pub account_id: String,
-    /// Records verified, or the first broken link.
-    pub result: Result<u64, ChainBreak>,
 }
 
 /// Locks the account's chain head for the rest of the transaction. The statement is a write, so
@@ -50,7 +41,7 @@ pub(crate) fn lock_head(conn: &mut AnyConnection, account: &str) -> Result<(), S
     Ok(())
 }
 
-fn read_head(conn: &mut AnyConnection, account: &str) -> Result<ChainHead, StoreError> {
+pub(crate) fn read_head(conn: &mut AnyConnection, account: &str) -> Result<ChainHead, StoreError> {
     let head: Option<(i64, Vec<u8>)> = audit_chain_heads::table
         .find(account)
         .select((
@@ -85,7 +76,7 @@ fn module_refs(conn: &mut AnyConnection) -> Result<Vec<ModuleRef>, StoreError> {
 /// (see [`lock_head`]) earlier in the same transaction.
 pub(crate) fn append_record(
     conn: &mut AnyConnection,
-    key: &MacKey,
+    keys: &Keys,
     token: &Token,
     event: &TokenEvent,
     ctx: &Context,
@@ -126,7 +117,7 @@ pub(crate) fn append_record(
     let (value, text) = tollgate_audit::stored::to_stored(&record)
         .map_err(|error| StoreError::Database(error.to_string()))?;
     let (link, next) = head
-        .append(key, &account, &value)
+        .append(&keys.audit, &account, &value)
         .map_err(|error| StoreError::Database(error.to_string()))?;
     diesel::insert_into(audit_records::table)
         .values(AuditRow {
@@ -140,6 +131,7 @@ pub(crate) fn append_record(
             record: text,
             prev_hash: link.prev_hash.to_vec(),
             hash: link.hash.to_vec(),
+            key_id: Some(keys.id().to_string()),
         })
         .execute(conn)?;
     diesel::update(audit_chain_heads::table.find(&account))
@@ -164,7 +156,7 @@ pub(crate) fn parse_record(row: &AuditRow) -> Result<StoredRecord, StoreError> {
 }
 
 /// True when the indexed columns say what the stored record says (they are what filters use).
-fn columns_agree(row: &AuditRow, record: &serde_json::Value) -> bool {
+pub(crate) fn columns_agree(row: &AuditRow, record: &serde_json::Value) -> bool {
     let text = |value: &serde_json::Value| value.as_str().map(str::to_owned);
     text(&record["id"]).as_deref() == Some(row.id.as_str())
         && text(&record["event"]).as_deref() == Some(row.event.as_str())
@@ -209,81 +201,25 @@ impl Store {
         row.as_ref().map(parse_record).transpose()
     }
 
-    /// Verifies the chains of every account (or one), naming the first broken link of each.
-    pub fn verify_audit(&self, account: Option<AccountId>) -> Result<Vec<ChainReport>, StoreError> {
+    /// Every account's chain head (or one account's), by account id: what a checkpoint keeps.
+    pub fn chain_heads(
+        &self,
+        account: Option<AccountId>,
+    ) -> Result<Vec<(String, ChainHead)>, StoreError> {
         let mut conn = self.conn()?;
         let mut accounts: Vec<String> = audit_chain_heads::table
+            .order(audit_chain_heads::account_id.asc())
             .select(audit_chain_heads::account_id)
             .load(&mut conn)?;
-        let with_records: Vec<String> = audit_records::table
-            .select(audit_records::account_id)
-            .distinct()
-            .load(&mut conn)?;
-        accounts.extend(with_records);
-        accounts.sort();
-        accounts.dedup();
-        if let Some(account) = account {
-            let wanted = account.to_string();
-            accounts.retain(|a| *a == wanted);
-            if accounts.is_empty() {
-                accounts.push(wanted);
-            }
+        if let Some(only) = account {
+            accounts.retain(|id| *id == only.to_string());
         }
-        let mut reports = Vec::new();
-        for account in accounts {
-            let head = read_head(&mut conn, &account)?;
-            let rows: Vec<AuditRow> = audit_records::table
-                .filter(audit_records::account_id.eq(&account))
-                .order(audit_records::chain_seq.asc())
-                .select(AuditRow::as_select())
-                .load(&mut conn)?;
-            let mut inputs = Vec::with_capacity(rows.len());
-            let mut early: Option<ChainBreak> = None;
-            for row in rows {
-                // As stored: the chain covers the JSON as written, whatever its shape.
-                let parsed: Option<serde_json::Value> = serde_json::from_str(&row.record).ok();
-                let seq = u64::try_from(row.chain_seq).unwrap_or(0);
-                let (Some(record), Ok(prev_hash), Ok(hash)) = (
-                    parsed,
-                    <[u8; 32]>::try_from(row.prev_hash.as_slice()),
-                    <[u8; 32]>::try_from(row.hash.as_slice()),
-                ) else {
-                    early = Some(ChainBreak::Unreadable {
-                        record_id: row.id.clone(),
-                    });
-                    break;
-                };
-                if !columns_agree(&row, &record) {
-                    early = Some(ChainBreak::HashMismatch {
-                        seq,
-                        record_id: row.id.clone(),
-                    });
-                    break;
-                }
-                inputs.push(LinkInput {
-                    record_id: row.id.clone(),
-                    record,
-                    link: ChainLink {
-                        seq,
-                        prev_hash,
-                        hash,
-                    },
-                });
-            }
-            let result = match verify_chain(&self.audit_key, &account, head, inputs.clone()) {
-                // A problem the hashes did not reach (an unreadable row past the verified part).
-                Ok(_) | Err(ChainBreak::Truncated { .. }) if early.is_some() => {
-                    Err(early.clone().unwrap_or(ChainBreak::Unreadable {
-                        record_id: account.clone(),
-                    }))
-                }
-                other => other,
-            };
-            reports.push(ChainReport {
-                account_id: account,
-                result,
-            });
-        }
-        Ok(reports)
+        accounts
+            .into_iter()
+            .map(|id| {
+                let head = read_head(&mut conn, &id)?;
+                Ok((id, head))
+            })
+            .collect()
     }
 }

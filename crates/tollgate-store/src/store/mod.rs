@@ -2,34 +2,44 @@
 //!
 //! Error contract: `StoreError::Unavailable` when the database cannot be reached;
 //! `NotFound` for a missing object; `Transition`/`Conflict` when a change is refused or lost a
-//! race (nothing written); callers' own errors pass through the closures unchanged.
+//! race (nothing written); `Integrity` when a row about to be changed does not match its row
+//! MAC; callers' own errors pass through the closures unchanged.
 
 mod accounts;
 mod audit;
 mod change_log;
 mod changes;
+mod integrity;
+mod keys;
 mod leaks;
 mod list;
+mod open;
+mod rotate;
 mod rows;
 mod signin;
 mod tokens;
+mod verify;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use tollgate_audit::{AccountRef, RequestInfo};
-use tollgate_domain::{AccountStatus, AccountType, MacKey, Principal};
+use tollgate_domain::{AccountStatus, AccountType, Keyring, Principal};
 
-pub use self::audit::{ChainReport, StoredRecord};
+pub use self::audit::StoredRecord;
 pub use self::change_log::LoggedChange;
 pub use self::changes::{Change, ChangeFeed, FeedOptions, FeedState, Regime};
+pub use self::keys::{KeyDependents, KeyStatus, ServerKeyRecord};
 pub use self::leaks::{LeakOutcome, NewLeakReport};
+pub use self::open::DatabaseCheck;
+pub use self::rotate::Rotated;
 pub use self::rows::fold;
 pub use self::signin::NonceKind;
-pub use self::tokens::{Icon, NewSecret, StoredToken, TokenChanged};
-use crate::backend::{
-    AnyConnection, Backend, DatabaseUrl, Pool, PoolOptions, PooledConnection, build_pool,
-    run_migrations,
-};
+pub use self::tokens::{Icon, NewSecret, Rehash, StoredToken, TokenChanged};
+pub use self::verify::{AuditReport, ChainReport, CheckpointReport, RevisionProblem, RowProblem};
+use crate::backend::{AnyConnection, Backend, DatabaseUrl, Pool, PooledConnection};
 use crate::error::StoreError;
 
 /// An account as token objects show it.
@@ -76,9 +86,10 @@ pub struct Store {
     pool: Pool,
     backend: Backend,
     url: DatabaseUrl,
-    audit_key: MacKey,
+    keys: Arc<Keyring>,
     request_timeout: std::time::Duration,
-    lookups: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    lookups: Arc<AtomicU64>,
+    integrity_failures: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -90,49 +101,33 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens the database at `url`, runs pending migrations, and returns the store.
-    /// `audit_key` is `k_audit`, which chains the audit records.
-    pub fn open(url: &str, audit_key: MacKey, options: PoolOptions) -> Result<Self, StoreError> {
-        let url = DatabaseUrl::parse(url)?;
-        if let Some(parent) = url
-            .sqlite_path()
-            .and_then(|path| std::path::Path::new(path).parent())
-            && !parent.as_os_str().is_empty()
-            && !parent.exists()
-        {
-            std::fs::create_dir_all(parent).map_err(|error| {
-                StoreError::BadUrl(format!(
-                    "cannot create the folder {}: {error}",
-                    parent.display()
-                ))
-            })?;
-        }
-        let store = Self {
-            pool: build_pool(&url, options),
-            backend: url.backend(),
-            url,
-            audit_key,
-            request_timeout: options.request_timeout,
-            lookups: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
-        };
-        store.migrate()?;
-        Ok(store)
-    }
-
-    /// Runs pending migrations; returns how many ran.
-    pub fn migrate(&self) -> Result<usize, StoreError> {
-        let mut conn = self.conn()?;
-        run_migrations(&mut conn)
-    }
-
     /// The database URL (for the change feed's own connection).
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
     }
 
+    /// The server keys, with the retirement times this database recorded.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        Arc::clone(&self.keys)
+    }
+
     /// How many token lookups for the request path (`token_view`) reached the database.
     pub fn token_lookups(&self) -> u64 {
-        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// How many rows were refused because their security fields did not match their row MAC
+    /// (each is also logged).
+    pub fn integrity_failures(&self) -> u64 {
+        self.integrity_failures.load(Ordering::Relaxed)
+    }
+
+    /// Counts and logs a row refused for its row MAC.
+    pub(crate) fn refuse_row(&self, what: &str, error: tollgate_audit::RowMacError) {
+        self.integrity_failures.fetch_add(1, Ordering::Relaxed);
+        log::error!(
+            "{what} {error}; it is refused (`tollgate audit verify` lists such rows; see docs/OPERATIONS.md)"
+        );
     }
 
     /// Which backend this store uses.
@@ -169,41 +164,7 @@ impl Store {
         E: From<StoreError>,
     {
         let mut conn = self.conn()?;
-        let mut outcome: Option<Result<T, E>> = None;
-        let result = conn.transaction::<(), TxAbort, _>(|conn| {
-            if conn.backend() == Backend::Sqlite {
-                // Take SQLite's write lock first (waiting up to the busy timeout): a transaction
-                // that reads before it writes cannot upgrade once another writer has committed.
-                diesel::sql_query("UPDATE change_sequence SET value = value WHERE id = 1")
-                    .execute(conn)?;
-            }
-            match f(conn) {
-                Ok(value) => {
-                    outcome = Some(Ok(value));
-                    Ok(())
-                }
-                Err(error) => {
-                    outcome = Some(Err(error));
-                    Err(TxAbort::Caller)
-                }
-            }
-        });
-        match (result, outcome) {
-            (Ok(()), Some(outcome)) => outcome,
-            (Err(TxAbort::Caller), Some(outcome)) => outcome,
-            // The closure succeeded, so the failure was the commit's: lost with the connection,
-            // it may or may not have happened.
-            (Err(TxAbort::Database(error)), Some(Ok(_))) => {
-                Err(E::from(match StoreError::from(error) {
-                    StoreError::Unavailable(cause) => StoreError::OutcomeUnknown(cause),
-                    other => other,
-                }))
-            }
-            (Err(TxAbort::Database(error)), _) => Err(E::from(StoreError::from(error))),
-            (_, None) => Err(E::from(StoreError::Database(
-                "transaction did not run".into(),
-            ))),
-        }
+        transaction_on(&mut conn, f)
     }
 
     /// Signals a committed change to every instance: a row in the change log and, on
@@ -217,6 +178,51 @@ impl Store {
                 .execute(conn)?;
         }
         Ok(())
+    }
+}
+
+/// Runs `f` in a transaction on `conn`; commits when it returns `Ok`.
+pub(crate) fn transaction_on<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    let mut outcome: Option<Result<T, E>> = None;
+    let result = conn.transaction::<(), TxAbort, _>(|conn| {
+        if conn.backend() == Backend::Sqlite {
+            // Take SQLite's write lock first (waiting up to the busy timeout): a transaction
+            // that reads before it writes cannot upgrade once another writer has committed.
+            diesel::sql_query("UPDATE change_sequence SET value = value WHERE id = 1")
+                .execute(conn)?;
+        }
+        match f(conn) {
+            Ok(value) => {
+                outcome = Some(Ok(value));
+                Ok(())
+            }
+            Err(error) => {
+                outcome = Some(Err(error));
+                Err(TxAbort::Caller)
+            }
+        }
+    });
+    match (result, outcome) {
+        (Ok(()), Some(outcome)) => outcome,
+        (Err(TxAbort::Caller), Some(outcome)) => outcome,
+        // The closure succeeded, so the failure was the commit's: lost with the connection,
+        // it may or may not have happened.
+        (Err(TxAbort::Database(error)), Some(Ok(_))) => {
+            Err(E::from(match StoreError::from(error) {
+                StoreError::Unavailable(cause) => StoreError::OutcomeUnknown(cause),
+                other => other,
+            }))
+        }
+        (Err(TxAbort::Database(error)), _) => Err(E::from(StoreError::from(error))),
+        (_, None) => Err(E::from(StoreError::Database(
+            "transaction did not run".into(),
+        ))),
     }
 }
 

@@ -48,6 +48,7 @@ pub(crate) struct AccountRow {
     pub created_at: PrimitiveDateTime,
     pub max_token_lifetime_days: Option<i32>,
     pub require_token_expiry: bool,
+    pub row_mac: Option<String>,
 }
 
 impl AccountRow {
@@ -82,6 +83,7 @@ pub(crate) struct UserRow {
     pub name: String,
     pub admin: bool,
     pub created_at: PrimitiveDateTime,
+    pub row_mac: Option<String>,
 }
 
 impl UserRow {
@@ -105,9 +107,11 @@ pub(crate) struct ModuleRow {
     pub description: String,
     pub account_types: String,
     pub paths: String,
+    pub row_mac: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable)]
+/// A `tokens` row. `Debug` leaves out the hash and the sealed copy.
+#[derive(Clone, Queryable, Selectable, QueryableByName, Insertable)]
 #[diesel(table_name = tokens)]
 pub(crate) struct TokenRow {
     pub id: String,
@@ -141,10 +145,23 @@ pub(crate) struct TokenRow {
     pub expires_at: Option<PrimitiveDateTime>,
     pub self_rotate: bool,
     pub compromised: bool,
+    pub row_mac: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRow")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("status", &self.status)
+            .field("revision", &self.revision)
+            .field("secret_key_id", &self.secret_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The columns a change writes (never the secret hash, the creation stamp or `lastAccessAt`,
-/// which the write-behind owns).
+/// which the write-behind owns), and the row MAC over the result.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = tokens)]
 #[diesel(treat_none_as_null = true)]
@@ -171,6 +188,7 @@ pub(crate) struct TokenChanges {
     pub expires_at: Option<PrimitiveDateTime>,
     pub self_rotate: bool,
     pub compromised: bool,
+    pub row_mac: Option<String>,
 }
 
 type StampColumns = (Option<PrimitiveDateTime>, Option<String>, Option<String>);
@@ -219,7 +237,8 @@ fn stamp(
 }
 
 impl TokenChanges {
-    pub(crate) fn of(token: &Token) -> Self {
+    /// The columns of `token`, and `row_mac` (made over them by the caller).
+    pub(crate) fn of(token: &Token, row_mac: Option<String>) -> Self {
         let parts = token.parts();
         let m = &parts.milestones;
         let (updated_at, updated_by_id, updated_by_name) = stamp_columns(m.updated.as_ref());
@@ -249,6 +268,7 @@ impl TokenChanges {
             expires_at: parts.expires_at.map(to_db),
             self_rotate: parts.self_rotate,
             compromised: parts.compromised,
+            row_mac,
         }
     }
 }
@@ -259,9 +279,10 @@ impl TokenRow {
         key_id: String,
         hash: Vec<u8>,
         sealed: Option<Vec<u8>>,
+        row_mac: String,
     ) -> Self {
         let parts = token.parts();
-        let changes = TokenChanges::of(token);
+        let changes = TokenChanges::of(token, Some(row_mac));
         let created = &parts.milestones.created;
         Self {
             id: parts.id.to_string(),
@@ -295,6 +316,7 @@ impl TokenRow {
             expires_at: changes.expires_at,
             self_rotate: changes.self_rotate,
             compromised: changes.compromised,
+            row_mac: changes.row_mac,
         }
     }
 
@@ -375,4 +397,55 @@ pub(crate) struct AuditRow {
     pub record: String,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    pub key_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::TokenRow;
+
+    #[test]
+    fn a_token_row_never_prints_its_hash_or_sealed_copy() {
+        let row = TokenRow {
+            id: "TKN-1234-5678".into(),
+            account_id: "ACC-1234-5678".into(),
+            name: "robot".into(),
+            name_folded: "robot".into(),
+            description: String::new(),
+            description_folded: String::new(),
+            has_icon: false,
+            status: "Active".into(),
+            revision: 1,
+            secret_key_id: "0a0b0c0d".into(),
+            secret_hash: vec![0xab; 32],
+            sealed_value: Some(vec![0xcd; 60]),
+            last_access_at: None,
+            created_at: datetime!(2026-12-01 10:00:00),
+            created_by_id: "SYSTEM".into(),
+            created_by_name: "Tollgate".into(),
+            updated_at: None,
+            updated_by_id: None,
+            updated_by_name: None,
+            enabled_at: None,
+            enabled_by_id: None,
+            enabled_by_name: None,
+            disabled_at: None,
+            disabled_by_id: None,
+            disabled_by_name: None,
+            deleted_at: None,
+            deleted_by_id: None,
+            deleted_by_name: None,
+            row_mac: Some("v1.0a0b0c0d.00".into()),
+            expires_at: None,
+            self_rotate: false,
+            compromised: false,
+        };
+        let printed = format!("{row:?}");
+        assert!(printed.contains("TKN-1234-5678"), "{printed}");
+        for secret in ["171", "205", "ab, ab", "cd, cd"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
 }

@@ -14,12 +14,15 @@ use tollgate_domain::{
 
 use super::accounts::{account_summaries, account_summary};
 use super::audit::{append_record, lock_head};
-use super::rows::{IconRow, TokenChanges, TokenRow, corrupt, from_db, parse_id, to_db};
+use super::integrity::{
+    account_fields, account_module_texts, ensure, token_fields, token_mac, token_module_texts,
+};
+use super::rows::{AccountRow, IconRow, TokenChanges, TokenRow, corrupt, from_db, parse_id, to_db};
 use super::{AccountSummary, Context, Store};
 use crate::backend::AnyConnection;
 use crate::error::StoreError;
 use crate::schema::{
-    token_expiry_records, token_icons, token_modules, token_previous_values, tokens,
+    accounts, token_expiry_records, token_icons, token_modules, token_previous_values, tokens,
 };
 use crate::sql::{Bind, Sql, execute};
 
@@ -92,6 +95,18 @@ pub struct NewSecret {
     pub hash: TokenHash,
     /// The sealed copy (`TOLLGATE_REVEAL=audited`), or none (`never`).
     pub sealed: Option<SealedValue>,
+}
+
+/// A token seen to authenticate under an old key, to be moved to the current one (by the
+/// write-behind, off the request path): its hash under the old key and under the new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rehash {
+    /// The token.
+    pub id: TokenId,
+    /// Its stored hash, under a previous key.
+    pub from: TokenHash,
+    /// The same value's hash under the current key.
+    pub to: TokenHash,
 }
 
 /// An icon.
@@ -238,20 +253,39 @@ fn write_modules(
     Ok(())
 }
 
+/// Checks the row MAC of a token row read to be changed (or to decide something).
+pub(crate) fn ensure_token_row(
+    conn: &mut AnyConnection,
+    ring: &tollgate_domain::Keyring,
+    row: &TokenRow,
+) -> Result<(), StoreError> {
+    let modules = token_module_texts(conn, &row.id)?;
+    ensure(
+        ring,
+        &format!("token {}", row.id),
+        token_fields(row, &modules),
+        row.row_mac.as_deref(),
+    )
+}
+
 /// Writes a changed token, conditional on the revision it was read at, so a concurrent writer
-/// that got there first makes this one fail (`Conflict`) instead of overwriting it.
+/// that got there first makes this one fail (`Conflict`) instead of overwriting it. `read` is
+/// the row as read (its hash goes into the new row MAC, made under `keys`).
 fn write_change(
     conn: &mut AnyConnection,
+    keys: &tollgate_domain::Keys,
     token: &Token,
-    read_revision: u32,
+    read: &TokenRow,
     event: &TokenEvent,
 ) -> Result<(), StoreError> {
     let id = token.id().to_string();
-    let changes = TokenChanges::of(token);
+    let read_revision = read.revision;
+    let mac = token_mac(keys, token, &read.secret_key_id, &read.secret_hash);
+    let changes = TokenChanges::of(token, Some(mac));
     let updated = diesel::update(
         tokens::table
             .filter(tokens::id.eq(&id))
-            .filter(tokens::revision.eq(i64::from(read_revision))),
+            .filter(tokens::revision.eq(read_revision)),
     )
     .set(&changes)
     .execute(conn)?;
@@ -328,18 +362,21 @@ impl Store {
                 .into());
             }
             let (token, event) = Token::create(new, ctx.actor.clone(), ctx.now);
+            let key_id = secret.hash.key_id.to_string();
+            let mac = token_mac(self.keys.current(), &token, &key_id, &secret.hash.digest);
             let row = TokenRow::new(
                 &token,
-                secret.hash.key_id.to_string(),
+                key_id,
                 secret.hash.digest.to_vec(),
                 secret.sealed.map(|sealed| sealed.0),
+                mac,
             );
             diesel::insert_into(tokens::table)
                 .values(&row)
                 .execute(conn)
                 .map_err(StoreError::from)?;
             write_modules(conn, &row.id, token.modules())?;
-            append_record(conn, &self.audit_key, &token, &event, ctx)?;
+            append_record(conn, self.keys.current(), &token, &event, ctx)?;
             Self::signal_change(conn, &row.id).map_err(StoreError::from)?;
             let summary = account_summary(conn, &account_text)?;
             Ok(StoredToken {
@@ -390,7 +427,8 @@ impl Store {
             lock_head(conn, &account)?;
             let row = load_token_row(conn, id)?
                 .ok_or_else(|| StoreError::NotFound(format!("token {id}")))?;
-            let mut stored = stored_tokens(conn, vec![row])?
+            ensure_token_row(conn, &self.keys, &row)?;
+            let mut stored = stored_tokens(conn, vec![row.clone()])?
                 .pop()
                 .ok_or_else(|| StoreError::NotFound(format!("token {id}")))?;
             let read_revision = stored.token.revision();
@@ -398,10 +436,10 @@ impl Store {
             if let Some(event) = &event {
                 let changed = event.revision != read_revision;
                 if changed {
-                    write_change(conn, &stored.token, read_revision, event)?;
+                    write_change(conn, self.keys.current(), &stored.token, &row, event)?;
                 }
                 also(conn, &stored.token)?;
-                append_record(conn, &self.audit_key, &stored.token, event, ctx)?;
+                append_record(conn, self.keys.current(), &stored.token, event, ctx)?;
                 // Only a change of the token itself concerns the instances' caches (a reveal
                 // or an expiry record does not).
                 if changed {
@@ -452,11 +490,15 @@ impl Store {
                             .eq(token.parts().previous_value_expires_at.map(to_db)),
                     ))
                     .execute(conn)?;
+                // The row MAC covers the hash: made again over the new one.
+                let key_id = secret.hash.key_id.to_string();
+                let mac = token_mac(self.keys.current(), token, &key_id, &secret.hash.digest);
                 diesel::update(tokens::table.find(&text))
                     .set((
-                        tokens::secret_key_id.eq(secret.hash.key_id.to_string()),
+                        tokens::secret_key_id.eq(key_id),
                         tokens::secret_hash.eq(secret.hash.digest.to_vec()),
                         tokens::sealed_value.eq(secret.sealed.map(|sealed| sealed.0)),
+                        tokens::row_mac.eq(Some(mac)),
                     ))
                     .execute(conn)?;
                 Ok(())
@@ -646,7 +688,9 @@ impl Store {
         }))
     }
 
-    /// What the request decision needs to know about a token.
+    /// What the request decision needs to know about a token. A token whose row, or whose
+    /// account's row, does not match its row MAC is refused as unknown (counted and logged):
+    /// what a superuser changed in the database decides nothing.
     pub fn token_view(&self, id: TokenId) -> Result<Option<TokenView>, StoreError> {
         self.lookups
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -654,6 +698,26 @@ impl Store {
         let Some(row) = load_token_row(&mut conn, id)? else {
             return Ok(None);
         };
+        let modules = token_module_texts(&mut conn, &row.id)?;
+        if let Err(error) = token_fields(&row, &modules).check(&self.keys, row.row_mac.as_deref()) {
+            self.refuse_row(&format!("token {}", row.id), error);
+            return Ok(None);
+        }
+        let account_row: Option<AccountRow> = accounts::table
+            .find(&row.account_id)
+            .select(AccountRow::as_select())
+            .first(&mut conn)
+            .optional()?;
+        let Some(account_row) = account_row else {
+            return Ok(None);
+        };
+        let enabled = account_module_texts(&mut conn, &account_row.id)?;
+        if let Err(error) =
+            account_fields(&account_row, &enabled).check(&self.keys, account_row.row_mac.as_deref())
+        {
+            self.refuse_row(&format!("account {}", account_row.id), error);
+            return Ok(None);
+        }
         let Some(stored) = stored_tokens(&mut conn, vec![row.clone()])?.pop() else {
             return Ok(None);
         };
@@ -706,6 +770,66 @@ impl Store {
         })
     }
 
+    /// Moves tokens seen to authenticate under a previous key to the current key (the
+    /// write-behind calls this, off the request path), each in a transaction of its own: a hash
+    /// is replaced only when the row still holds the old one, has no sealed copy (those move
+    /// with `tollgate keys rotate`, hash and copy together) and passes its row MAC; the row MAC
+    /// is made again. Returns how many moved.
+    pub fn rehash_tokens(&self, rehashes: &[Rehash]) -> Result<usize, StoreError> {
+        let mut moved = 0;
+        for rehash in rehashes {
+            if rehash.to.key_id == self.keys.current().id() {
+                moved += self.transaction(|conn| self.rehash_one(conn, rehash))?;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// One token moved (in the caller's transaction), with its account's chain head locked
+    /// first like any change to it: a change that read the old hash cannot then write a row
+    /// MAC over it.
+    fn rehash_one(&self, conn: &mut AnyConnection, rehash: &Rehash) -> Result<usize, StoreError> {
+        let Some(first) = load_token_row(conn, rehash.id)? else {
+            return Ok(0);
+        };
+        lock_head(conn, &first.account_id)?;
+        let Some(row) = load_token_row(conn, rehash.id)? else {
+            return Ok(0);
+        };
+        let unchanged = row.secret_key_id == rehash.from.key_id.to_string()
+            && row.secret_hash == rehash.from.digest
+            && row.sealed_value.is_none();
+        if !unchanged {
+            return Ok(0);
+        }
+        let modules = token_module_texts(conn, &row.id)?;
+        if let Err(error) = token_fields(&row, &modules).check(&self.keys, row.row_mac.as_deref()) {
+            self.refuse_row(&format!("token {}", row.id), error);
+            return Ok(0);
+        }
+        let key_id = rehash.to.key_id.to_string();
+        let moved_row = TokenRow {
+            secret_key_id: key_id.clone(),
+            secret_hash: rehash.to.digest.to_vec(),
+            ..row.clone()
+        };
+        let mac = token_fields(&moved_row, &modules).mac(self.keys.current());
+        let moved = diesel::update(
+            tokens::table
+                .filter(tokens::id.eq(&row.id))
+                .filter(tokens::secret_key_id.eq(&row.secret_key_id))
+                .filter(tokens::secret_hash.eq(&row.secret_hash)),
+        )
+        .set((
+            tokens::secret_key_id.eq(key_id),
+            tokens::secret_hash.eq(rehash.to.digest.to_vec()),
+            tokens::row_mac.eq(mac),
+        ))
+        .execute(conn)?;
+        Self::signal_change(conn, &row.id)?;
+        Ok(moved)
+    }
+
     /// Records a failed authentication with a known token id (the write-behind calls this).
     pub fn record_authentication_failure(
         &self,
@@ -740,14 +864,14 @@ impl Store {
             let Some(row) = load_token_row(conn, parse_id(&id)?)? else {
                 continue;
             };
-            let Some(mut stored) = stored_tokens(conn, vec![row])?.pop() else {
+            ensure_token_row(conn, &self.keys, &row)?;
+            let Some(mut stored) = stored_tokens(conn, vec![row.clone()])?.pop() else {
                 continue;
             };
-            let read_revision = stored.token.revision();
             if let Some(event) = stored.token.remove_module(module, ctx.now) {
-                write_change(conn, &stored.token, read_revision, &event)?;
+                write_change(conn, self.keys.current(), &stored.token, &row, &event)?;
                 let system = Context::system(ctx.now);
-                append_record(conn, &self.audit_key, &stored.token, &event, &system)?;
+                append_record(conn, self.keys.current(), &stored.token, &event, &system)?;
                 Self::signal_change(conn, &id)?;
             }
         }

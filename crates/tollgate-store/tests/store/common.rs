@@ -35,7 +35,7 @@ pub fn sqlite() -> Result<Harness, Box<dyn std::error::Error + Send + Sync>> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}/tollgate.db", dir.path().display());
     let keys = keys();
-    let store = Store::open(&url, keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(&url, keys.clone(), PoolOptions::default())?;
     Ok(Harness {
         name: "sqlite",
         store,
@@ -50,7 +50,7 @@ pub fn postgres() -> Result<Harness, Box<dyn std::error::Error + Send + Sync>> {
     let db = TestDatabase::create()?;
     let url = db.url().to_owned();
     let keys = keys();
-    let store = Store::open(&url, keys.audit.clone(), PoolOptions::default())?;
+    let store = Store::open(&url, keys.clone(), PoolOptions::default())?;
     Ok(Harness {
         name: "postgres",
         store,
@@ -148,33 +148,83 @@ pub fn create_token_at(
     scope: &[u64],
     now: OffsetDateTime,
 ) -> Result<(StoredToken, TokenValue), Box<dyn std::error::Error + Send + Sync>> {
+    create_token_in(&h.store, &h.keys, f, name, scope, now, true)
+}
+
+/// Creates a token in `store`, hashed (and, when `sealed`, sealed) under `keys`.
+pub fn create_token_in(
+    store: &Store,
+    keys: &Keys,
+    f: &Fixture,
+    name: &str,
+    scope: &[u64],
+    now: OffsetDateTime,
+    sealed: bool,
+) -> Result<(StoredToken, TokenValue), Box<dyn std::error::Error + Send + Sync>> {
     let mut value = None;
     let mut rng = StdRng::from_entropy();
     let name = TokenName::parse(name)?;
     let stored =
-        h.store
-            .create_token::<tollgate_store::StoreError>(f.account.id, &f.ctx_at(now), |id| {
-                let generated = TokenValue::generate(id, &mut rng);
-                let secret = NewSecret {
-                    hash: h.keys.hash.hash(generated.expose_secret()),
-                    sealed: Some(h.keys.seal.seal(&generated, &mut rng)),
-                };
-                value = Some(generated);
-                Ok((
-                    NewToken {
-                        id,
-                        account_id: f.account.id,
-                        name: name.clone(),
-                        description: TokenDescription::default(),
-                        modules: modules(scope),
-                        expires_at: None,
-                        self_rotate: false,
-                    },
-                    secret,
-                ))
-            })?;
+        store.create_token::<tollgate_store::StoreError>(f.account.id, &f.ctx_at(now), |id| {
+            let generated = TokenValue::generate(id, &mut rng);
+            let secret = NewSecret {
+                hash: keys.hash.hash(generated.expose_secret()),
+                sealed: sealed.then(|| keys.seal.seal(&generated, &mut rng)),
+            };
+            value = Some(generated);
+            Ok((
+                NewToken {
+                    id,
+                    account_id: f.account.id,
+                    name: name.clone(),
+                    description: TokenDescription::default(),
+                    modules: modules(scope),
+                    expires_at: None,
+                    self_rotate: false,
+                },
+                secret,
+            ))
+        })?;
     let value = value.ok_or("no value generated")?;
     Ok((stored, value))
+}
+
+/// Another server key (the harness's is `keys()`).
+pub fn other_keys(byte: u8) -> Keys {
+    ServerKey::from_bytes(vec![byte; 32])
+        .map(|k| k.derive())
+        .unwrap_or_else(|_| unreachable!())
+}
+
+/// Reverts the newest migration (the one that records keys), making the database one from
+/// before it.
+pub fn revert_newest_migration(h: &Harness) -> TestResult {
+    use diesel_migrations::MigrationHarness;
+    use tollgate_store::AnyConnection;
+    use tollgate_store::backend::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+    let mut conn = h.store.conn()?;
+    match &mut *conn {
+        AnyConnection::Postgresql(pg) => {
+            pg.revert_last_migration(POSTGRES_MIGRATIONS)?;
+        }
+        AnyConnection::Sqlite(lite) => {
+            lite.revert_last_migration(SQLITE_MIGRATIONS)?;
+        }
+    }
+    Ok(())
+}
+
+/// One number from SQL (`SELECT … AS n`).
+pub fn count_sql(h: &Harness, sql: &str) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = h.store.conn()?;
+    let row: N = diesel::sql_query(sql).get_result(&mut *conn)?;
+    Ok(row.n)
 }
 
 /// Raw SQL on the harness's database (for tests that play a superuser).

@@ -2,6 +2,8 @@
 
 mod audit;
 mod common;
+mod integrity;
+mod keys;
 mod lists;
 mod ops;
 mod schema;

@@ -581,7 +581,7 @@ fn an_unreachable_database_is_unavailable() -> TestResult {
     // Nothing listens on port 1.
     let store = Store::open(
         "postgres://postgres@127.0.0.1:1/none",
-        keys().audit,
+        keys(),
         PoolOptions {
             max_size: 2,
             connection_timeout: std::time::Duration::from_millis(300),

@@ -1,6 +1,5 @@
-//! The harness for tests that run `tollgate` as real processes: the CLI, and `tollgate serve`
-//! instances reached over HTTPS. Shared by `instances.rs` and `faults.rs` (each test binary
-//! compiles it as its own module).
+//! `tollgate serve` and the CLI as processes, for the tests that run instances: a [`Site`]
+//! (database URL and keys), [`Instance`]s of `tollgate serve` on it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -51,7 +50,10 @@ pub fn text(value: &Value, pointer: &str) -> R<String> {
 #[derive(Debug, Clone)]
 pub struct Site {
     pub database_url: String,
+    /// `TOLLGATE_SECRET_KEY` (none: the data folder's `secret.key`).
     pub secret_key: Option<&'static str>,
+    /// `TOLLGATE_PREVIOUS_SECRET_KEYS`.
+    pub previous_keys: Option<&'static str>,
     /// More variables for every command (timings, …).
     pub env: Vec<(&'static str, String)>,
 }
@@ -64,6 +66,7 @@ impl Site {
             .args(args)
             .current_dir(data_dir)
             .env_remove("TOLLGATE_SECRET_KEY")
+            .env_remove("TOLLGATE_PREVIOUS_SECRET_KEYS")
             .env_remove("TOLLGATE_TLS_CERT")
             .env_remove("TOLLGATE_TLS_KEY")
             .env_remove("TOLLGATE_HTTP_LISTEN")
@@ -75,6 +78,9 @@ impl Site {
             .env("RUST_LOG", "warn");
         if let Some(key) = self.secret_key {
             command.env("TOLLGATE_SECRET_KEY", key);
+        }
+        if let Some(keys) = self.previous_keys {
+            command.env("TOLLGATE_PREVIOUS_SECRET_KEYS", keys);
         }
         command.envs(self.env.iter().map(|(name, value)| (name, value)));
         command
@@ -93,8 +99,17 @@ impl Site {
         Ok(serde_json::from_slice(&output.stdout)?)
     }
 
-    /// An account and a token of it, made with the CLI: (account id, token id, token value).
+    /// An account and a token of it, made with the CLI (after `tollgate migrate`, which creates
+    /// the database): (account id, token id, token value).
     pub fn account_and_token(&self, data_dir: &Path, modules: &str) -> R<(String, String, String)> {
+        let output = self.command(data_dir, &["migrate"]).output()?;
+        if !output.status.success() {
+            return Err(format!(
+                "migrate failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
         let account = self.cli(
             data_dir,
             &[
@@ -122,7 +137,7 @@ impl Site {
 
 /// A running `tollgate serve`.
 pub struct Instance {
-    pub child: Child,
+    child: Child,
     pub port: u16,
     client: Option<reqwest::blocking::Client>,
     stderr: PathBuf,
