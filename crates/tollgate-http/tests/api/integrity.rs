@@ -30,9 +30,16 @@ fn authorize(s: &Server, value: &str, uri: &str) -> R<u16> {
 fn as_superuser(s: &Server, sql: &str) -> TestResult {
     let mut conn = s.store.conn()?;
     conn.batch_execute(sql)?;
+    // A superuser's edit tells nobody; the test says "the catalog changed" as Tollgate would.
     let nudge = match s.backend {
-        Backend::Postgres => "SELECT pg_notify('tollgate_changes', 'modules')",
-        Backend::Sqlite => "UPDATE change_sequence SET value = value + 1 WHERE id = 1",
+        Backend::Postgres => {
+            "INSERT INTO change_log (payload, changed_at) VALUES ('modules', now()); \
+             SELECT pg_notify('tollgate_changes', 'modules')"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO change_log (seq, payload, changed_at) \
+             SELECT COALESCE(MAX(seq), 0) + 1, 'modules', CURRENT_TIMESTAMP FROM change_log"
+        }
     };
     conn.batch_execute(nudge)?;
     Ok(())
