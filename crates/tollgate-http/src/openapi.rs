@@ -1512,14 +1512,21 @@ fn rotate_token() -> Value {
             "answer carries the new `token` value (`Cache-Control: no-store`)."
         ),
         parameters: Vec::new(),
-        body: Some(json_body("RotateToken", false, "Nothing, or the grace period and revision.")),
+        body: Some(json_body(
+            "RotateToken",
+            false,
+            "Nothing, or the grace period and revision.",
+        )),
         responses: with(
             with(
                 vec![("200", ok("The token, with its new value.", "Token"))],
                 errors(&["400", "401", "403", "404"]),
             ),
             with(
-                vec![("409", problem("Conflict: a stale `revision`, or the token is deleted."))],
+                vec![(
+                    "409",
+                    problem("Conflict: a stale `revision`, or the token is deleted."),
+                )],
                 errors(&["408", "413", "415", "429", "503"]),
             ),
         ),
