@@ -21,6 +21,7 @@ use tollgate_domain::{AccountStatus, AccountType, MacKey, Principal};
 pub use self::audit::{ChainReport, StoredRecord};
 pub use self::change_log::LoggedChange;
 pub use self::changes::{Change, ChangeFeed, FeedOptions, FeedState, Regime};
+pub use self::list::{Trouble, TroubleList, TroubleQuery, TroubleToken};
 pub use self::rows::fold;
 pub use self::signin::NonceKind;
 pub use self::tokens::{Icon, NewSecret, StoredToken, TokenChanged};
