@@ -3,8 +3,12 @@
 //! - [`session`]: sign-in tickets → session cookies, the signed-in administrator as a
 //!   [`Caller`](crate::auth::Caller) (the REST API's rules and audit records apply unchanged),
 //!   CSRF checks, sign-out.
+//! - [`form`]: posted forms read with limits (text, a logo checked by content).
 //! - [`pages`]: the handlers — the API tokens list, the Add wizard, the details page, the edit
 //!   dialog, enable / disable / delete with confirmations, reveals, the audit trail page.
+//! - [`rotate`]: Rotate on the details page, with a grace choice, and the new value once.
+//! - [`lifetime`]: the Expiration choice and the self-rotation switch of the token forms,
+//!   expiry warnings, and the list page's banner about tokens that need attention.
 //! - [`views`]: the templates (maud: every interpolation is HTML-escaped).
 //! - `assets/`: the one stylesheet and the one script, served from `/assets/`; the
 //!   Content-Security-Policy allows nothing else (no inline script or style, no other origin).
@@ -12,7 +16,10 @@
 //! Web handlers answer HTML for every outcome (a [`Page`]), so the REST API's problem+json
 //! mapping never sees them.
 
+pub mod form;
+pub mod lifetime;
 pub mod pages;
+pub mod rotate;
 pub mod session;
 pub mod views;
 
@@ -66,6 +73,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             &format!("{TOKENS_PATH}/{{id}}/reveal"),
             web::post().to(pages::reveal),
+        )
+        .route(
+            &format!("{TOKENS_PATH}/{{id}}/rotate"),
+            web::get().to(rotate::rotate_page),
+        )
+        .route(
+            &format!("{TOKENS_PATH}/{{id}}/rotate"),
+            web::post().to(rotate::rotate),
         )
         .route(
             &format!("{TOKENS_PATH}/{{id}}/{{action}}"),

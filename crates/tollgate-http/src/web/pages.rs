@@ -4,60 +4,41 @@
 
 use std::collections::BTreeSet;
 
-use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use futures_util::StreamExt as _;
+use time::OffsetDateTime;
+use tollgate_audit::format_timestamp;
 use tollgate_domain::query::{
     AuditField, Comparison, Direction, Filter, ListQuery, Page as PageSpec, SortKey, TokenField,
     Value,
 };
 use tollgate_domain::{Module, Operation, TokenId, TokenName, Visibility};
-use tollgate_store::StoredToken;
+use tollgate_store::{StoredToken, TroubleQuery};
 
+use super::form::{all, checked_logo, first, query_pairs, read_form, read_pairs};
+use super::lifetime::{
+    self, ExpiryChoice, ExpiryForm, expiry_of, lifetime_of, place_expiry_errors,
+};
 use super::session::{CSRF_HEADER, SignedIn, signed_in};
 use super::views::{self, DetailsView, Errors, ListState, Tab, TokenForm, Who};
 use super::{Page, TOKENS_PATH, WebError, html, see_other};
-use crate::body::{ICON_LIMIT, read_body, within_body_timeout};
 use crate::dto::{CreateTokenBody, IdRef, Shape, TokenDto, UpdateTokenBody};
 use crate::error::ApiError;
-use crate::handlers::icons::{self, sniff};
+use crate::handlers::icons;
 use crate::handlers::tokens::{self, Lifecycle, load_visible};
 use crate::handlers::{json, token_id};
 use crate::state::{AppState, RevealPolicy};
 
-/// The most a text field of a form (or a whole form without a logo) may hold.
-pub const TEXT_LIMIT: usize = 64 * 1024;
-
-fn who(signed: &SignedIn) -> Who {
+pub(super) fn who(signed: &SignedIn) -> Who {
     Who {
         name: signed.user.name.to_string(),
         id: signed.user.id.to_string(),
         account: signed.account.name.to_string(),
         csrf: signed.csrf.clone(),
+        token_policy: signed.account.token_policy,
+        now: OffsetDateTime::now_utc(),
     }
-}
-
-fn query_pairs(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.as_bytes())
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect()
-}
-
-fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
-}
-
-fn all(pairs: &[(String, String)], name: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(key, _)| key == name)
-        .map(|(_, value)| value.clone())
-        .collect()
 }
 
 /// The modules an administrator may choose: enabled for the account and allowed for its type.
@@ -83,10 +64,17 @@ fn form_errors(errors: &tollgate_domain::ValidationErrors) -> Errors {
         } else {
             field.as_str()
         };
+        let key = match key {
+            "expiresAt" => "expiry",
+            "selfRotate" => "self_rotate",
+            other => other,
+        };
         let label = match key {
             "name" => "Name",
             "description" => "Description",
             "modules" => "Modules",
+            "expiry" => "Expiration",
+            "self_rotate" => "Self-rotation",
             _ => "This field",
         };
         for message in messages {
@@ -139,6 +127,7 @@ fn order_key(text: &str) -> Option<SortKey<TokenField>> {
         "created" => TokenField::CreatedAt,
         "lastAccess" => TokenField::LastAccessAt,
         "status" => TokenField::Status,
+        "expires" => TokenField::ExpiresAt,
         _ => return None,
     };
     Some(SortKey { field, direction })
@@ -159,7 +148,7 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Page {
         let size = page_size(first(&pairs, "size"), 10);
         let mut list_state = ListState {
             status: match first(&pairs, "status") {
-                Some(status @ ("Active" | "Disabled")) => status.to_owned(),
+                Some(status @ ("Active" | "Disabled" | "Expired")) => status.to_owned(),
                 _ => String::new(),
             },
             name: first(&pairs, "name")
@@ -219,14 +208,27 @@ pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Page {
             .iter()
             .map(|stored| TokenDto::of(stored, &signed.caller.catalog, shape, None))
             .collect();
+        let who = who(&signed);
+        let trouble = {
+            let store = state.store.clone();
+            let query = TroubleQuery {
+                account: signed.account.id,
+                now: who.now,
+                expiring_by: who.now + lifetime::SOON,
+                retired_since: who.now - lifetime::RETIRED_WINDOW,
+                limit: lifetime::BANNER_NAMES,
+            };
+            web::block(move || store.token_trouble(&query)).await??
+        };
         Ok(html(
             StatusCode::OK,
             views::list_page(
-                &who(&signed),
+                &who,
                 &list_state,
                 &rows,
                 page.total,
                 list_notice(first(&pairs, "notice")),
+                &trouble,
             ),
         ))
     }
@@ -239,119 +241,20 @@ pub async fn wizard(req: HttpRequest, state: web::Data<AppState>) -> Page {
     async {
         let signed = signed_in(&req, &state).await?;
         signed.authorize(Operation::CreateToken)?;
+        let form = TokenForm {
+            expiry: ExpiryForm {
+                choice: ExpiryChoice::default_for(&signed.account.token_policy),
+                ..ExpiryForm::default()
+            },
+            ..TokenForm::default()
+        };
         Ok(html(
             StatusCode::OK,
-            views::wizard_page(
-                &who(&signed),
-                &choosable(&signed),
-                &TokenForm::default(),
-                &Errors::new(),
-            ),
+            views::wizard_page(&who(&signed), &choosable(&signed), &form, &Errors::new()),
         ))
     }
     .await
     .into()
-}
-
-/// The most a whole form may carry: a logo of up to 5 MB and 1 MB of everything else. Past it
-/// the request is refused (413) rather than read on.
-const FORM_LIMIT: usize = ICON_LIMIT + 1024 * 1024;
-
-/// A form, read with limits: text fields up to 64 KB, the logo up to 5 MB (a larger logo is
-/// reported next to its field), the whole form up to [`FORM_LIMIT`].
-#[derive(Debug, Default)]
-struct FormInput {
-    fields: Vec<(String, String)>,
-    logo: Option<Vec<u8>>,
-    logo_too_large: bool,
-}
-
-async fn read_multipart(req: &HttpRequest, payload: web::Payload) -> Result<FormInput, WebError> {
-    let mut multipart = Multipart::new(req.headers(), payload);
-    let mut input = FormInput::default();
-    let bad = |what: String| WebError::Api(ApiError::BadRequest(what));
-    let mut total = 0usize;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(|e| bad(format!("the form could not be read: {e}")))?;
-        let name = field.name().unwrap_or_default().to_owned();
-        let is_file = name == "logo";
-        let limit = if is_file { ICON_LIMIT } else { TEXT_LIMIT };
-        let mut bytes = Vec::new();
-        let mut too_large = false;
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| bad(format!("the form could not be read: {e}")))?;
-            total += chunk.len();
-            if total > FORM_LIMIT {
-                return Err(WebError::Api(ApiError::PayloadTooLarge(FORM_LIMIT)));
-            }
-            if bytes.len() + chunk.len() > limit {
-                too_large = true;
-                if !is_file {
-                    return Err(WebError::Api(ApiError::PayloadTooLarge(TEXT_LIMIT)));
-                }
-                // Keep reading (and dropping) so the error can be shown next to the field.
-                continue;
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if is_file {
-            input.logo_too_large |= too_large;
-            if !bytes.is_empty() && !too_large {
-                input.logo = Some(bytes);
-            }
-        } else {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| bad(format!("the field {name} is not UTF-8 text")))?;
-            input.fields.push((name, text));
-        }
-    }
-    Ok(input)
-}
-
-/// The uploaded logo, checked by content (PNG or JPEG, at most 5 MB); problems go to `logo`.
-fn checked_logo(input: &FormInput, errors: &mut Errors) -> Option<(&'static str, Vec<u8>)> {
-    if input.logo_too_large {
-        errors.insert("logo".into(), vec!["The logo must be 5 MB or less.".into()]);
-        return None;
-    }
-    let bytes = input.logo.as_ref()?;
-    match sniff(bytes) {
-        Some(kind) => Some((kind, bytes.clone())),
-        None => {
-            errors.insert(
-                "logo".into(),
-                vec!["The logo must be a .jpg or .png image.".into()],
-            );
-            None
-        }
-    }
-}
-
-/// A form posted as `multipart/form-data` (with a logo) or `application/x-www-form-urlencoded`,
-/// read within the server's body timeout (408 after it).
-async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<FormInput, WebError> {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("multipart/form-data"));
-    if multipart {
-        return within_body_timeout(req, read_multipart(req, payload)).await;
-    }
-    Ok(FormInput {
-        fields: read_pairs(req, payload).await?,
-        ..FormInput::default()
-    })
-}
-
-/// An `application/x-www-form-urlencoded` body (at most [`TEXT_LIMIT`], within the body
-/// timeout) as its pairs.
-pub async fn read_pairs(
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<Vec<(String, String)>, WebError> {
-    let bytes = read_body(req, payload, TEXT_LIMIT).await?;
-    Ok(query_pairs(&String::from_utf8_lossy(&bytes)))
 }
 
 /// `POST …/new`: creates the token (and its icon), then shows its value once.
@@ -360,6 +263,7 @@ pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
         let signed = signed_in(&req, &state).await?;
         let input = read_form(&req, payload).await?;
         signed.check_csrf(&state, first(&input.fields, "csrf"))?;
+        let (expiry, self_rotate) = lifetime_of(&input.fields, None);
         let form = TokenForm {
             name: first(&input.fields, "name").unwrap_or_default().to_owned(),
             description: first(&input.fields, "description")
@@ -368,9 +272,12 @@ pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
             modules: all(&input.fields, "modules").into_iter().collect(),
             revision: None,
             has_icon: false,
+            expiry,
+            self_rotate,
         };
         let mut errors = Errors::new();
         let logo = checked_logo(&input, &mut errors);
+        let expires_at = expiry_of(&form, OffsetDateTime::now_utc(), &mut errors).flatten();
         let redisplay = |errors: &Errors| {
             html(
                 StatusCode::BAD_REQUEST,
@@ -387,11 +294,18 @@ pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
             name: Some(form.name.clone()),
             description: Some(form.description.clone()),
             modules: Some(module_refs(&form.modules)),
+            expires_at,
+            self_rotate: Some(form.self_rotate),
             ..CreateTokenBody::default()
         };
         let (stored, value) = match tokens::create_token(&state, &signed.caller, body).await {
             Ok(created) => created,
-            Err(ApiError::Validation(invalid)) => return Ok(redisplay(&form_errors(&invalid))),
+            Err(ApiError::Validation(invalid)) => {
+                return Ok(redisplay(&place_expiry_errors(
+                    &form,
+                    form_errors(&invalid),
+                )));
+            }
             Err(other) => return Err(other.into()),
         };
         let mut note = None;
@@ -419,7 +333,7 @@ pub async fn create(req: HttpRequest, payload: web::Payload, state: web::Data<Ap
 }
 
 /// Loads a token of the signed-in account (others, and deleted ones, are not found).
-async fn own_token(
+pub(super) async fn own_token(
     state: &AppState,
     signed: &SignedIn,
     path: &str,
@@ -434,6 +348,10 @@ async fn own_token(
     Ok(stored)
 }
 
+fn current_expiry(stored: &StoredToken) -> Option<String> {
+    stored.token.expires_at().map(format_timestamp)
+}
+
 fn form_of(stored: &StoredToken) -> TokenForm {
     let parts = stored.token.parts();
     TokenForm {
@@ -442,6 +360,8 @@ fn form_of(stored: &StoredToken) -> TokenForm {
         modules: parts.modules.iter().map(|id| id.to_string()).collect(),
         revision: Some(parts.revision),
         has_icon: parts.has_icon,
+        expiry: ExpiryForm::posted(None, None, current_expiry(stored)),
+        self_rotate: parts.self_rotate,
     }
 }
 
@@ -512,6 +432,7 @@ pub async fn details(
             &Errors::new(),
             true,
         );
+        let rotate = super::rotate::rotate_form(&who, &dto, &Errors::new(), true);
         let view = DetailsView {
             token: &dto,
             tab,
@@ -521,6 +442,7 @@ pub async fn details(
             revealable: state.settings.reveal == RevealPolicy::Audited,
             notice: details_notice(first(&pairs, "notice"), &dto.name),
             edit,
+            rotate,
         };
         Ok(html(StatusCode::OK, views::details_page(&who, &view)))
     }
@@ -567,24 +489,30 @@ pub async fn edit(
         signed.check_csrf(&state, first(pairs, "csrf"))?;
         let stored = own_token(&state, &signed, &path).await?;
         let id = stored.token.id();
+        let (expiry, self_rotate) = lifetime_of(pairs, current_expiry(&stored));
         let form = TokenForm {
             name: first(pairs, "name").unwrap_or_default().to_owned(),
             description: first(pairs, "description").unwrap_or_default().to_owned(),
             modules: all(pairs, "modules").into_iter().collect(),
             revision: first(pairs, "revision").and_then(|r| r.parse().ok()),
             has_icon: stored.token.parts().has_icon,
+            expiry,
+            self_rotate,
         };
-        let mut logo_errors = Errors::new();
-        let logo = checked_logo(&input, &mut logo_errors);
+        let mut local_errors = Errors::new();
+        let logo = checked_logo(&input, &mut local_errors);
+        let expires_at = expiry_of(&form, OffsetDateTime::now_utc(), &mut local_errors);
         let remove_logo = first(pairs, "remove_logo").is_some();
         let update = UpdateTokenBody {
             name: Some(form.name.clone()),
             description: Some(form.description.clone()),
             modules: Some(module_refs(&form.modules)),
+            expires_at,
+            self_rotate: Some(form.self_rotate),
             revision: form.revision,
             ..UpdateTokenBody::default()
         };
-        let outcome = if logo_errors.is_empty() {
+        let outcome = if local_errors.is_empty() {
             tokens::update_token(&state, &signed.caller, id, update).await
         } else {
             Err(ApiError::Validation(Default::default()))
@@ -599,7 +527,7 @@ pub async fn edit(
                 }
                 return Ok(see_other(&format!("{TOKENS_PATH}/{id}?notice=updated")));
             }
-            Err(ApiError::Validation(invalid)) => form_errors(&invalid),
+            Err(ApiError::Validation(invalid)) => place_expiry_errors(&form, form_errors(&invalid)),
             Err(ApiError::Conflict(_)) => Errors::from([(
                 "form".to_owned(),
                 vec![
@@ -610,7 +538,7 @@ pub async fn edit(
             )]),
             Err(other) => return Err(other.into()),
         };
-        errors.extend(logo_errors);
+        errors.extend(local_errors);
         let dto = TokenDto::of(&stored, &signed.caller.catalog, Shape::default(), None);
         let who = who(&signed);
         let markup = views::edit_form(&who, &dto.id, &choosable(&signed), &form, &errors, false);

@@ -26,7 +26,7 @@ use tollgate_domain::{
 };
 use tollgate_store::NonceKind;
 
-use super::pages::read_pairs;
+use super::form::read_pairs;
 use super::{Page, TOKENS_PATH, WebError, html, secure_headers, views};
 use crate::auth::Caller;
 use crate::middleware::RequestMeta;

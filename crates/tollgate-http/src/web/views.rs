@@ -7,8 +7,10 @@ use maud::{DOCTYPE, Markup, html};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tollgate_audit::AuditRecord;
+use tollgate_domain::lifetime::TokenPolicy;
 use tollgate_domain::{Account, Module, User};
 
+use super::lifetime::{self, ExpiryForm};
 use super::{AUDIT_PATH, TOKENS_PATH};
 use crate::dto::TokenDto;
 
@@ -26,6 +28,10 @@ pub struct Who {
     pub account: String,
     /// The session's CSRF token.
     pub csrf: String,
+    /// The account's token lifetime policy (for the Expiration fields).
+    pub token_policy: TokenPolicy,
+    /// When the page is made (expiry warnings, the Expiration choices' dates).
+    pub now: OffsetDateTime,
 }
 
 impl std::fmt::Debug for Who {
@@ -227,7 +233,7 @@ fn modules_cell(token: &TokenDto) -> String {
     }
 }
 
-fn field_errors(errors: &Errors, field: &str) -> Markup {
+pub(super) fn field_errors(errors: &Errors, field: &str) -> Markup {
     html! {
         @if let Some(messages) = errors.get(field) {
             @for message in messages {
@@ -237,7 +243,7 @@ fn field_errors(errors: &Errors, field: &str) -> Markup {
     }
 }
 
-fn described_by(errors: &Errors, field: &str, help: Option<&str>) -> Option<String> {
+pub(super) fn described_by(errors: &Errors, field: &str, help: Option<&str>) -> Option<String> {
     let mut ids: Vec<String> = help.map(str::to_owned).into_iter().collect();
     if errors.contains_key(field) {
         ids.push(format!("{field}-error"));
@@ -304,13 +310,14 @@ fn sort_header(state: &ListState, label: &str, key: &str) -> Markup {
     }
 }
 
-/// Enable/Disable, Edit, Delete for one token.
-pub fn actions(token: &TokenDto) -> Markup {
+/// Enable/Disable, Edit, (on the details page) Rotate, Delete for one token.
+pub fn actions(token: &TokenDto, with_rotate: bool) -> Markup {
     let base = format!("{TOKENS_PATH}/{}", token.id);
     let name = &token.name;
     html! {
         div.row-actions {
-            @if token.status == "Active" {
+            // An expired token may still be disabled (SPEC §9).
+            @if token.status == "Active" || token.status == "Expired" {
                 a.button.small href=(format!("{base}/disable"))
                     data-confirm=(format!("Disable API token “{name}” ({})? Requests with it will be refused until it is enabled again.", token.id))
                     data-confirm-label="Disable"
@@ -323,6 +330,10 @@ pub fn actions(token: &TokenDto) -> Markup {
             }
             a.button.small href=(format!("{base}/edit")) data-dialog="edit-dialog"
                 aria-label=(format!("Edit {name}")) { "Edit" }
+            @if with_rotate {
+                a.button.small href=(format!("{base}/rotate")) data-dialog="rotate-dialog"
+                    aria-label=(format!("Rotate {name}")) { "Rotate" }
+            }
             a.button.small.danger href=(format!("{base}/delete"))
                 data-confirm=(format!("Delete API token “{name}” ({})? It stops working at once and cannot be restored.", token.id))
                 data-confirm-label="Delete" data-danger
@@ -338,6 +349,7 @@ pub fn list_page(
     tokens: &[TokenDto],
     total: u64,
     notice_text: Option<&str>,
+    trouble: &tollgate_store::Trouble,
 ) -> Markup {
     let filtered = !state.status.is_empty() || !state.name.is_empty();
     let first = (state.page - 1) * u64::from(state.size) + 1;
@@ -348,6 +360,7 @@ pub fn list_page(
             a.button.primary href=(format!("{TOKENS_PATH}/new")) { "Add" }
         }
         (notice(notice_text))
+        (lifetime::trouble_banner(trouble, who.now))
         form.filters method="get" action=(TOKENS_PATH) role="search" aria-label="Filter API tokens" {
             div.field {
                 label for="filter-name" { "Name" }
@@ -359,6 +372,7 @@ pub fn list_page(
                     option value="" selected[state.status.is_empty()] { "All" }
                     option value="Active" selected[state.status == "Active"] { "Active" }
                     option value="Disabled" selected[state.status == "Disabled"] { "Disabled" }
+                    option value="Expired" selected[state.status == "Expired"] { "Expired" }
                 }
             }
             div.field {
@@ -394,6 +408,7 @@ pub fn list_page(
                         th scope="col" { "Created by" }
                         (sort_header(state, "Date created", "created"))
                         (sort_header(state, "Last access", "lastAccess"))
+                        (sort_header(state, "Expires", "expires"))
                         (sort_header(state, "Status", "status"))
                         th scope="col" { "Actions" }
                     } }
@@ -417,8 +432,9 @@ pub fn list_page(
                                 td data-label="Last access" {
                                     @if let Some(at) = &token.last_access_at { (when(at)) } @else { "—" }
                                 }
+                                td data-label="Expires" { (lifetime::expiry_text(token.expires_at.as_deref(), who.now)) }
                                 td data-label="Status" { (badge(token.status)) }
-                                td data-label="Actions" { (actions(token)) }
+                                td data-label="Actions" { (actions(token, false)) }
                             }
                         }
                     }
@@ -451,6 +467,18 @@ pub struct TokenForm {
     pub revision: Option<u32>,
     /// Whether the token has an icon now (Edit only).
     pub has_icon: bool,
+    /// The Expiration choice.
+    pub expiry: ExpiryForm,
+    /// May the token rotate itself.
+    pub self_rotate: bool,
+}
+
+/// Expiration and self-rotation (after name and description, in the wizard and in Edit).
+fn lifetime_fields(prefix: &str, who: &Who, form: &TokenForm, errors: &Errors) -> Markup {
+    html! {
+        (lifetime::expiry_fields(prefix, &form.expiry, &who.token_policy, errors, who.now))
+        (lifetime::self_rotate_field(prefix, form.self_rotate))
+    }
 }
 
 fn module_checklist(
@@ -535,6 +563,7 @@ pub fn wizard_page(who: &Who, available: &[Module], form: &TokenForm, errors: &E
                     (field_errors(errors, "logo"))
                 }
                 (general_fields("", form, errors))
+                (lifetime_fields("", who, form, errors))
                 div.wizard-nav.js-only {
                     a.button href=(TOKENS_PATH) { "Cancel" }
                     button.button.primary type="button" data-next { "Next" }
@@ -553,6 +582,8 @@ pub fn wizard_page(who: &Who, available: &[Module], form: &TokenForm, errors: &E
                     dt { "Name" } dd data-summary="name" {}
                     dt { "Description" } dd data-summary="description" {}
                     dt { "Modules" } dd data-summary="modules" {}
+                    dt { "Expiration" } dd data-summary="expiry" {}
+                    dt { "Self-rotation" } dd data-summary="self-rotate" {}
                     dt { "Logo" } dd data-summary="logo" {}
                 }
                 div.wizard-nav {
@@ -565,7 +596,12 @@ pub fn wizard_page(who: &Who, available: &[Module], form: &TokenForm, errors: &E
     layout("Add API token", who, Section::Tokens, body)
 }
 
-fn secret_field(id: &str, label: &str, value: Option<&str>, reveal_url: Option<&str>) -> Markup {
+pub(super) fn secret_field(
+    id: &str,
+    label: &str,
+    value: Option<&str>,
+    reveal_url: Option<&str>,
+) -> Markup {
     html! {
         div.field {
             label for=(id) { (label) }
@@ -586,6 +622,9 @@ pub fn created_page(who: &Who, token: &TokenDto, value: &str, icon_note: Option<
             h1 { "API token added" }
             div.notice.success role="status" {
                 "“" (token.name) "” (" (token.id) ") was added. Copy its value now and keep it somewhere safe."
+            }
+            p {
+                @if let Some(at) = &token.expires_at { "It expires " (when(at)) " UTC." } @else { "It does not expire." }
             }
             @if let Some(note) = icon_note { div.notice.failure role="alert" { (note) } }
             (secret_field("token-value", "API token", Some(value), None))
@@ -660,6 +699,8 @@ pub struct DetailsView<'a> {
     pub notice: Option<String>,
     /// The edit form, for the dialog.
     pub edit: Markup,
+    /// The rotate form, for the dialog.
+    pub rotate: Markup,
 }
 
 /// An audit trail table with a details dialog per record.
@@ -750,11 +791,20 @@ pub fn details_page(who: &Who, view: &DetailsView<'_>) -> Markup {
                 h1 { (token.name) }
                 div { span.mono { (token.id) } " " (badge(token.status)) }
             }
-            (actions(token))
+            (actions(token, true))
+        }
+        @if token.compromised {
+            div.notice.failure role="alert" {
+                p { "A value of this API token was reported leaked, so it was disabled. Rotate it to give it a new value; then it can be enabled again." }
+            }
         }
         dl.summary {
             div { dt { "Account" } dd { (token.account.name) " " span.muted.mono { "(" (token.account.id) ")" } } }
             div { dt { "Last access" } dd { @if let Some(at) = &token.last_access_at { (when(at)) } @else { "—" } } }
+            div { dt { "Expires" } dd #expires { (lifetime::expiry_text(token.expires_at.as_deref(), who.now)) } }
+            @if let Some(at) = &token.previous_value_expires_at {
+                div { dt { "Previous value" } dd #previous-value { "works until " (when(at)) } }
+            }
         }
         nav.tabs aria-label="Sections" {
             @for tab in [Tab::General, Tab::Modules, Tab::Details, Tab::Audit] {
@@ -802,6 +852,10 @@ pub fn details_page(who: &Who, view: &DetailsView<'_>) -> Markup {
                             (stamp_row("Disabled", audit.disabled.as_ref()))
                             dt { "Last access" }
                             dd { @if let Some(at) = &token.last_access_at { (when(at)) } @else { "—" } }
+                            dt { "Expires" }
+                            dd { (lifetime::expiry_text(token.expires_at.as_deref(), who.now)) }
+                            dt { "Self-rotation" }
+                            dd { @if token.self_rotate { "Allowed: the token may rotate itself" } @else { "Not allowed" } }
                             dt { "Revision" } dd { (token.revision) }
                         }
                     }
@@ -812,6 +866,10 @@ pub fn details_page(who: &Who, view: &DetailsView<'_>) -> Markup {
         dialog #edit-dialog aria-labelledby="edit-dialog-title" {
             h2 #edit-dialog-title { "Edit API token" }
             (view.edit)
+        }
+        dialog #rotate-dialog aria-labelledby="rotate-dialog-title" {
+            h2 #rotate-dialog-title { "Rotate API token" }
+            (view.rotate)
         }
     };
     layout(&token.name, who, Section::Tokens, body)
@@ -853,6 +911,7 @@ pub fn edit_form(
                     }
                 }
                 (general_fields(prefix, form, errors))
+                (lifetime_fields(prefix, who, form, errors))
             }
             (module_checklist(prefix, available, form, errors))
             div.actions {

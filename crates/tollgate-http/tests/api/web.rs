@@ -10,7 +10,11 @@ use reqwest::blocking::Client;
 use time::{Duration, OffsetDateTime};
 use tollgate_domain::query::{AuditField, Comparison, Filter, ListQuery, Page, Value as Q};
 use tollgate_domain::ticket::Ticket;
-use tollgate_domain::{AccountType, DisplayName, TokenId, TokenStatus, UserId, Visibility};
+use tollgate_domain::{
+    AccountType, DisplayName, FailureReason, TokenId, TokenPatch, TokenPolicy, TokenStatus, UserId,
+    Visibility,
+};
+use tollgate_store::Context;
 
 use crate::common::*;
 
@@ -575,6 +579,492 @@ fn changes_and_reveals_need_the_csrf_token_and_are_audited() -> TestResult {
                 "{verb} missing"
             );
         }
+        Ok(())
+    })
+}
+
+/// A token's expiry, set straight through the store (the domain's update; no policy check), as
+/// time passing would leave it.
+fn set_expiry(s: &Server, acct: &Acct, id: &str, at: OffsetDateTime) -> R<()> {
+    s.store.change_token::<tollgate_store::StoreError>(
+        TokenId::parse(id)?,
+        &acct.ctx(),
+        |token, _| {
+            let patch = TokenPatch {
+                expires_at: Some(Some(at)),
+                ..TokenPatch::default()
+            };
+            token
+                .update(patch, None, acct.ctx().actor, OffsetDateTime::now_utc())
+                .map_err(|error| tollgate_store::StoreError::Database(error.to_string()))
+        },
+    )?;
+    Ok(())
+}
+
+fn delete_in_store(s: &Server, acct: &Acct, id: &str) -> R<()> {
+    s.store.change_token::<tollgate_store::StoreError>(
+        TokenId::parse(id)?,
+        &acct.ctx(),
+        |token, _| {
+            token
+                .delete(acct.ctx().actor, OffsetDateTime::now_utc())
+                .map(Some)
+                .map_err(|error| tollgate_store::StoreError::Database(error.to_string()))
+        },
+    )?;
+    Ok(())
+}
+
+/// What a processed leak report does to a token's current value.
+fn report_leaked(s: &Server, id: &str) -> R<()> {
+    let now = OffsetDateTime::now_utc();
+    s.store.change_token::<tollgate_store::StoreError>(
+        TokenId::parse(id)?,
+        &Context::system(now),
+        |token, _| Ok(token.leak_reported(false, now)),
+    )?;
+    Ok(())
+}
+
+/// The list item of the banner for one kind of trouble, if the page has it.
+fn banner_item<'a>(html: &'a str, kind: &str) -> Option<&'a str> {
+    let start = html.find(&format!("data-trouble=\"{kind}\""))?;
+    let end = html[start..].find("</li>")? + start;
+    Some(&html[start..end])
+}
+
+fn stored_expiry(s: &Server, id: &str) -> R<Option<OffsetDateTime>> {
+    Ok(s.store
+        .token(TokenId::parse(id)?)?
+        .ok_or("not stored")?
+        .token
+        .expires_at())
+}
+
+#[test]
+fn the_forms_set_expiry_and_self_rotation_and_show_the_policy_next_to_the_field() -> TestResult {
+    each_backend(|s| {
+        let acme = s.account(AccountType::Client, "Acme")?;
+        let mut browser = Browser::new(s)?;
+        let csrf = browser.sign_in(acme.admin.id)?;
+        let new = format!("{TOKENS}/new");
+        let create = |fields: &[(&str, &str)]| -> R<Reply_> {
+            let mut all = vec![
+                ("csrf", csrf.as_str()),
+                ("name", "Robot"),
+                ("modules", "MOD-1104"),
+            ];
+            all.extend_from_slice(fields);
+            browser.post_multipart(&new, &all, None)
+        };
+        let created_id = |page: &Reply_| -> R<String> {
+            ensure_eq!(page.status, 201, "{}", page.body);
+            let value = token_value_in(&page.body)?;
+            Ok(value.split(':').nth(1).ok_or("no id")?.to_owned())
+        };
+
+        // 30 days from now, and the switch on.
+        let before = OffsetDateTime::now_utc();
+        let page = create(&[("expiry", "30"), ("self_rotate", "1")])?;
+        let thirty = created_id(&page)?;
+        ensure!(page.body.contains("It expires"), "{}", page.body);
+        let at = stored_expiry(s, &thirty)?.ok_or("no expiry")?;
+        ensure!(
+            at >= before + Duration::days(30) - Duration::seconds(1)
+                && at <= OffsetDateTime::now_utc() + Duration::days(30),
+            "{at}"
+        );
+        let stored = s.store.token(TokenId::parse(&thirty)?)?.ok_or("gone")?;
+        ensure!(stored.token.parts().self_rotate);
+        // A date: 00:00 UTC on that day.
+        let day = (OffsetDateTime::now_utc() + Duration::days(12)).date();
+        let page = create(&[("expiry", "date"), ("expiry_date", &day.to_string())])?;
+        let dated = created_id(&page)?;
+        ensure_eq!(
+            stored_expiry(s, &dated)?,
+            Some(day.with_time(time::Time::MIDNIGHT).assume_utc())
+        );
+        // None, and no switch: never expires, may not rotate itself.
+        let page = create(&[("expiry", "never")])?;
+        let never = created_id(&page)?;
+        ensure_eq!(stored_expiry(s, &never)?, None);
+        let stored = s.store.token(TokenId::parse(&never)?)?.ok_or("gone")?;
+        ensure!(!stored.token.parts().self_rotate);
+
+        // A date that is not one, or in the past: next to the date field, nothing written.
+        let tokens = s.snapshot()?.tokens;
+        for (date, message) in [
+            ("2027-02-30", "YYYY-MM-DD"),
+            ("", "Choose the date"),
+            ("2020-01-01", "must lie in the future"),
+        ] {
+            let page = create(&[("expiry", "date"), ("expiry_date", date)])?;
+            ensure_eq!(page.status, 400, "{date}: {}", page.body);
+            ensure!(
+                page.body.contains("id=\"expiry_date-error\""),
+                "{}",
+                page.body
+            );
+            ensure!(page.body.contains(message), "{date}: {}", page.body);
+        }
+        ensure_eq!(s.snapshot()?.tokens, tokens, "nothing was written");
+
+        // The account's policy: refused next to the Expiration field, in its own words.
+        s.store.set_account_policy(
+            acme.account.id,
+            TokenPolicy {
+                max_lifetime_days: Some(30),
+                require_expiry: true,
+            },
+        )?;
+        let page = create(&[("expiry", "60")])?;
+        ensure_eq!(page.status, 400);
+        ensure!(
+            page.body.contains(
+                "<p class=\"error\" id=\"expiry-error\">Expiration must be within 30 days"
+            ),
+            "{}",
+            page.body
+        );
+        ensure!(page.body.contains("aria-invalid=\"true\""));
+        let page = create(&[("expiry", "never")])?;
+        ensure_eq!(page.status, 400);
+        ensure!(
+            page.body.contains("Expiration is required"),
+            "{}",
+            page.body
+        );
+        ensure_eq!(s.snapshot()?.tokens, tokens, "nothing was written");
+        // The wizard starts with a choice the policy allows, and says what it asks.
+        let wizard = browser.get(&new)?;
+        ensure!(
+            wizard.body.contains("<option value=\"30\" selected>"),
+            "{}",
+            wizard.body
+        );
+        ensure!(
+            wizard
+                .body
+                .contains("every token must expire, within 30 days")
+        );
+
+        // Edit: an unrelated change keeps the expiry (a policy that came later refuses nothing).
+        let edit = format!("{TOKENS}/{never}/edit");
+        let revision = s.revision(&never)?.to_string();
+        let form = |extra: &[(&'static str, String)]| -> R<Reply_> {
+            let mut pairs: Vec<(&str, String)> = vec![
+                ("csrf", csrf.clone()),
+                ("name", "Robot renamed".into()),
+                ("modules", "MOD-1104".into()),
+                ("revision", s.revision(&never)?.to_string()),
+            ];
+            pairs.extend_from_slice(extra);
+            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            browser.post_form(&edit, &borrowed)
+        };
+        let page = browser.get(&edit)?;
+        ensure!(
+            page.body.contains("<option value=\"never\" selected>"),
+            "{}",
+            page.body
+        );
+        let page = form(&[("expiry", "never".into()), ("self_rotate", "1".into())])?;
+        ensure_eq!(page.status, 303, "{}", page.body);
+        ensure_eq!(stored_expiry(s, &never)?, None);
+        ensure!(s.revision(&never)?.to_string() != revision);
+        let stored = s.store.token(TokenId::parse(&never)?)?.ok_or("gone")?;
+        ensure!(stored.token.parts().self_rotate, "the switch turned on");
+        // Keep, then 7 days, then the switch off.
+        let page = form(&[("expiry", "7".into()), ("self_rotate", "1".into())])?;
+        ensure_eq!(page.status, 303, "{}", page.body);
+        let seven = stored_expiry(s, &never)?.ok_or("no expiry")?;
+        ensure!(seven <= OffsetDateTime::now_utc() + Duration::days(7));
+        let page = browser.get(&edit)?;
+        ensure!(
+            page.body.contains("<option value=\"keep\" selected>Keep: "),
+            "{}",
+            page.body
+        );
+        let page = form(&[("expiry", "keep".into())])?;
+        ensure_eq!(page.status, 303, "{}", page.body);
+        ensure_eq!(stored_expiry(s, &never)?, Some(seven));
+        let stored = s.store.token(TokenId::parse(&never)?)?.ok_or("gone")?;
+        ensure!(!stored.token.parts().self_rotate, "the switch turned off");
+        // Clearing it now breaks the policy: said next to the field, nothing changes.
+        let page = form(&[("expiry", "never".into())])?;
+        ensure_eq!(page.status, 400);
+        ensure!(page.body.contains("id=\"expiry-error\""), "{}", page.body);
+        ensure_eq!(stored_expiry(s, &never)?, Some(seven));
+        // Without the CSRF token nothing changes.
+        let page = browser.post_form(
+            &edit,
+            &[("name", "x"), ("modules", "MOD-1104"), ("expiry", "90")],
+        )?;
+        ensure_eq!(page.status, 403);
+        ensure_eq!(stored_expiry(s, &never)?, Some(seven));
+        Ok(())
+    })
+}
+
+#[test]
+fn the_list_and_details_show_expiry_expired_and_the_warning() -> TestResult {
+    each_backend(|s| {
+        let acme = s.account(AccountType::Client, "Acme")?;
+        let soon = s.token(&acme, "Soon robot", &[1104])?;
+        let later = s.token(&acme, "Later robot", &[1104])?;
+        let gone = s.token(&acme, "Gone robot", &[1104])?;
+        let now = OffsetDateTime::now_utc();
+        set_expiry(
+            s,
+            &acme,
+            &soon.id,
+            now + Duration::days(3) + Duration::hours(1),
+        )?;
+        set_expiry(s, &acme, &later.id, now + Duration::days(8))?;
+        set_expiry(s, &acme, &gone.id, now - Duration::minutes(1))?;
+        let mut browser = Browser::new(s)?;
+        browser.sign_in(acme.admin.id)?;
+
+        let list = browser.get(TOKENS)?;
+        ensure_eq!(list.status, 200);
+        let table = &list.body[list.body.find("<tbody>").ok_or("no table")?..];
+        let row = |name: &str| -> R<String> {
+            let start = table.find(&format!(">{name}</a>")).ok_or("no row")?;
+            let end = table[start..].find("</tr>").ok_or("no row end")? + start;
+            Ok(table[start..end].to_owned())
+        };
+        ensure!(
+            row("Soon robot")?.contains("expires in 3 days"),
+            "{}",
+            row("Soon robot")?
+        );
+        ensure!(!row("Later robot")?.contains("expires in"));
+        ensure!(row("Gone robot")?.contains("<span class=\"badge expired\">Expired</span>"));
+        ensure!(!row("Gone robot")?.contains("expires in"));
+        // An expired token can still be disabled.
+        ensure!(
+            row("Gone robot")?.contains(">Disable</a>"),
+            "{}",
+            row("Gone robot")?
+        );
+        let expiring = banner_item(&list.body, "expiring").ok_or("no expiry warning")?;
+        ensure!(expiring.contains("Soon robot") && expiring.contains("expires in 3 days"));
+        ensure!(!expiring.contains("Later robot") && !expiring.contains("Gone robot"));
+        // The Expired filter, and sorting by expiry.
+        let expired = browser.get(&format!("{TOKENS}?status=Expired"))?;
+        let table = &expired.body[expired.body.find("<tbody>").ok_or("no table")?..];
+        ensure!(table.contains("Gone robot") && !table.contains("Soon robot"));
+        ensure!(expired.body.contains("<option value=\"Expired\" selected>"));
+        let sorted = browser.get(&format!("{TOKENS}?order=expires"))?;
+        let table = &sorted.body[sorted.body.find("<tbody>").ok_or("no table")?..];
+        let at = |name: &str| table.find(&format!(">{name}</a>")).unwrap_or(usize::MAX);
+        ensure!(at("Gone robot") < at("Soon robot") && at("Soon robot") < at("Later robot"));
+
+        let details = browser.get(&format!("{TOKENS}/{}", soon.id))?;
+        ensure!(
+            details.body.contains("expires in 3 days"),
+            "{}",
+            details.body
+        );
+        let details = browser.get(&format!("{TOKENS}/{}", gone.id))?;
+        ensure!(
+            details
+                .body
+                .contains("<span class=\"badge expired\">Expired</span>")
+        );
+        Ok(())
+    })
+}
+
+#[test]
+fn rotate_from_the_details_page_shows_the_new_value_once() -> TestResult {
+    each_backend(|s| {
+        let acme = s.account(AccountType::Client, "Acme")?;
+        let token = s.token(&acme, "CRM robot", &[1104])?;
+        let mut browser = Browser::new(s)?;
+        let csrf = browser.sign_in(acme.admin.id)?;
+        let base = format!("{TOKENS}/{}", token.id);
+        let rotate = format!("{base}/rotate");
+        let works = |value: &str| -> R<u16> {
+            let tok = Tok {
+                id: token.id.clone(),
+                value: value.to_owned(),
+            };
+            Ok(s.get(&tok, &token_path(&token.id))?.status)
+        };
+        ensure_eq!(works(&token.value)?, 200);
+
+        let details = browser.get(&base)?;
+        ensure!(details.body.contains("id=\"rotate-dialog\""));
+        ensure!(details.body.contains(&format!("action=\"{rotate}\"")));
+        let page = browser.get(&rotate)?;
+        ensure_eq!(page.status, 200);
+        ensure!(page.body.contains("Keep the current value working for"));
+        let revision = s.revision(&token.id)?.to_string();
+
+        // Without the CSRF token, or with a grace not offered: nothing changes.
+        let page = browser.post_form(&rotate, &[("grace", "0"), ("revision", &revision)])?;
+        ensure_eq!(page.status, 403);
+        let page = browser.post_form(
+            &rotate,
+            &[("csrf", &csrf), ("grace", "60"), ("revision", &revision)],
+        )?;
+        ensure_eq!(page.status, 400);
+        ensure!(page.body.contains("id=\"grace-error\""), "{}", page.body);
+        ensure_eq!(s.revision(&token.id)?.to_string(), revision);
+        ensure_eq!(works(&token.value)?, 200);
+
+        // A day's grace: the new value once, both values work.
+        let page = browser.post_form(
+            &rotate,
+            &[("csrf", &csrf), ("grace", "86400"), ("revision", &revision)],
+        )?;
+        ensure_eq!(page.status, 200, "{}", page.body);
+        ensure!(page.body.contains("API token rotated"));
+        ensure!(page.body.contains("The previous value works until"));
+        let first = token_value_in(&page.body)?;
+        ensure!(first != token.value && first.contains(&token.id));
+        ensure_eq!(works(&first)?, 200);
+        ensure_eq!(works(&token.value)?, 200);
+        let rotated: Vec<_> = records_of(s, &token.id)?
+            .into_iter()
+            .filter(|r| r.event.ends_with(".rotated"))
+            .collect();
+        ensure_eq!(rotated.len(), 1);
+        ensure_eq!(rotated[0].actor.id, acme.admin.id.to_string());
+        ensure!(
+            !page.body.contains(&token.value),
+            "the old value is not on the page"
+        );
+        let details = browser.get(&base)?;
+        ensure!(
+            !details.body.contains(&first),
+            "the new value is not on the details page"
+        );
+        ensure!(details.body.contains("id=\"previous-value\""));
+
+        // The same form again (a double submit): refused, so the value just shown stays.
+        let page = browser.post_form(
+            &rotate,
+            &[("csrf", &csrf), ("grace", "0"), ("revision", &revision)],
+        )?;
+        ensure_eq!(page.status, 400);
+        ensure!(page.body.contains("was not rotated"), "{}", page.body);
+        ensure_eq!(works(&first)?, 200);
+
+        // No grace: the first new value is retired at once, the older grace ends.
+        let revision = s.revision(&token.id)?.to_string();
+        let page = browser.post_form(
+            &rotate,
+            &[("csrf", &csrf), ("grace", "0"), ("revision", &revision)],
+        )?;
+        ensure_eq!(page.status, 200, "{}", page.body);
+        ensure!(page.body.contains("The previous value no longer works."));
+        let second = token_value_in(&page.body)?;
+        ensure_eq!(works(&second)?, 200);
+        ensure_eq!(works(&first)?, 401);
+        ensure_eq!(works(&token.value)?, 401);
+
+        // Another account's token is not found here.
+        let other = s.account(AccountType::Client, "Other")?;
+        let theirs = s.token(&other, "Theirs", &[1104])?;
+        let page = browser.post_form(
+            &format!("{TOKENS}/{}/rotate", theirs.id),
+            &[("csrf", &csrf), ("grace", "0")],
+        )?;
+        ensure_eq!(page.status, 404);
+        ensure_eq!(works_for(s, &theirs)?, 200);
+        Ok(())
+    })
+}
+
+fn works_for(s: &Server, token: &Tok) -> R<u16> {
+    Ok(s.get(token, &token_path(&token.id))?.status)
+}
+
+#[test]
+fn the_banner_names_leaked_retired_value_and_expiring_tokens_of_the_account_only() -> TestResult {
+    each_backend(|s| {
+        let acme = s.account(AccountType::Client, "Acme")?;
+        let other = s.account(AccountType::Client, "Other")?;
+        let mut browser = Browser::new(s)?;
+        browser.sign_in(acme.admin.id)?;
+        // Nothing to say: no banner.
+        let calm = s.token(&acme, "Calm robot", &[1104])?;
+        ensure!(!browser.get(TOKENS)?.body.contains("id=\"trouble\""));
+
+        let leaky = s.token(&acme, "Leaky robot", &[1104])?;
+        report_leaked(s, &leaky.id)?;
+        let deleted = s.token(&acme, "Deleted leaky", &[1104])?;
+        report_leaked(s, &deleted.id)?;
+        delete_in_store(s, &acme, &deleted.id)?;
+        let now = OffsetDateTime::now_utc();
+        let retired = s.token(&acme, "Retired robot", &[1104])?;
+        s.store.record_authentication_failure(
+            TokenId::parse(&retired.id)?,
+            FailureReason::RetiredValue,
+            &Context::system(now),
+        )?;
+        let long_ago = s.token(&acme, "Long ago robot", &[1104])?;
+        s.store.record_authentication_failure(
+            TokenId::parse(&long_ago.id)?,
+            FailureReason::RetiredValue,
+            &Context::system(now - Duration::days(8)),
+        )?;
+        let wrong = s.token(&acme, "Wrong secret robot", &[1104])?;
+        s.store.record_authentication_failure(
+            TokenId::parse(&wrong.id)?,
+            FailureReason::WrongSecret,
+            &Context::system(now),
+        )?;
+        let soon = s.token(&acme, "Soon robot", &[1104])?;
+        set_expiry(
+            s,
+            &acme,
+            &soon.id,
+            now + Duration::days(2) + Duration::hours(1),
+        )?;
+        let theirs = s.token(&other, "Their leaky robot", &[1104])?;
+        report_leaked(s, &theirs.id)?;
+
+        let list = browser.get(TOKENS)?;
+        ensure!(
+            list.body.contains("API tokens that need attention"),
+            "{}",
+            list.body
+        );
+        let leaked = banner_item(&list.body, "compromised").ok_or("no leak warning")?;
+        ensure!(
+            leaked.contains("Leaky robot") && leaked.contains(&leaky.id),
+            "{leaked}"
+        );
+        ensure!(!leaked.contains("Deleted leaky") && !leaked.contains("Their leaky robot"));
+        let used = banner_item(&list.body, "retired-value").ok_or("no retired-value warning")?;
+        ensure!(used.contains("Retired robot"), "{used}");
+        ensure!(
+            !used.contains("Long ago robot") && !used.contains("Wrong secret robot"),
+            "{used}"
+        );
+        let expiring = banner_item(&list.body, "expiring").ok_or("no expiry warning")?;
+        ensure!(expiring.contains("Soon robot") && expiring.contains("expires in 2 days"));
+        ensure!(!list.body[..list.body.find("</section>").unwrap_or(0)].contains(&calm.id));
+        // The leaked token's page says what to do.
+        let details = browser.get(&format!("{TOKENS}/{}", leaky.id))?;
+        ensure!(details.body.contains("reported leaked, so it was disabled"));
+
+        // At most five names a kind, then how many more.
+        for n in 0..6 {
+            let token = s.token(&other, &format!("Leaky {n}"), &[1104])?;
+            report_leaked(s, &token.id)?;
+        }
+        let mut theirs_browser = Browser::new(s)?;
+        theirs_browser.sign_in(other.admin.id)?;
+        let list = theirs_browser.get(TOKENS)?;
+        let leaked = banner_item(&list.body, "compromised").ok_or("no leak warning")?;
+        ensure_eq!(leaked.matches("<a href=").count(), 5, "{leaked}");
+        ensure!(leaked.contains(" and 2 more"), "{leaked}");
+        ensure!(banner_item(&list.body, "expiring").is_none());
         Ok(())
     })
 }

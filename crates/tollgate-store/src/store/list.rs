@@ -3,15 +3,16 @@
 //! operator), with the total count.
 
 use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use time::OffsetDateTime;
 use tollgate_domain::query::{
     AuditField, Comparison, Direction, Field, Filter, ListPage, ListQuery, SortKey, TokenField,
     Value,
 };
-use tollgate_domain::{TokenStatus, Visibility};
+use tollgate_domain::{AccountId, EventKind, FailureReason, TokenId, TokenStatus, Visibility};
 
 use super::audit::parse_record;
-use super::rows::{AuditRow, TokenRow, fold, to_db};
+use super::rows::{AuditRow, TokenRow, fold, from_db, parse_id, to_db};
 use super::tokens::{StoredToken, stored_tokens};
 use super::{Store, StoredRecord};
 use crate::error::StoreError;
@@ -569,6 +570,148 @@ impl Store {
             items: rows.iter().map(parse_record).collect::<Result<_, _>>()?,
             total,
             page: query.page,
+        })
+    }
+}
+
+/// A token the list page warns about (SPEC §9 "Owners see trouble").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TroubleToken {
+    /// Id.
+    pub id: TokenId,
+    /// Name.
+    pub name: String,
+    /// When it expires, if it does.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// The first tokens with one kind of trouble, and how many have it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TroubleList {
+    /// At most the asked-for number, by name (soonest first for expiry).
+    pub tokens: Vec<TroubleToken>,
+    /// All of them.
+    pub total: u64,
+}
+
+/// What an account's banner says about its tokens (deleted ones never count).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trouble {
+    /// Reported leaked and not rotated since.
+    pub compromised: TroubleList,
+    /// Presented with a value a rotation retired (an `authentication-failed` record with
+    /// `details.reason = "retired-value"`) since [`TroubleQuery::retired_since`].
+    pub retired_value_used: TroubleList,
+    /// Active, not expired yet, expiring by [`TroubleQuery::expiring_by`].
+    pub expiring: TroubleList,
+}
+
+/// What [`Store::token_trouble`] looks for.
+#[derive(Debug, Clone, Copy)]
+pub struct TroubleQuery {
+    /// Whose tokens.
+    pub account: AccountId,
+    /// Now (tokens expired before it are not "expiring").
+    pub now: OffsetDateTime,
+    /// The end of the expiry warning window.
+    pub expiring_by: OffsetDateTime,
+    /// The start of the retired-value window.
+    pub retired_since: OffsetDateTime,
+    /// The most tokens listed per kind.
+    pub limit: u32,
+}
+
+#[derive(QueryableByName)]
+struct TroubleRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    expires_at: Option<time::PrimitiveDateTime>,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// The stored audit record is canonical JSON (RFC 8785: no whitespace; a quote inside a string
+/// is always escaped), so this text appears in it only as the `reason` of its details.
+const RETIRED_VALUE_REASON: &str = "*\"reason\":\"retired-value\"*";
+
+fn trouble_list(
+    conn: &mut crate::backend::AnyConnection,
+    condition: Sql,
+    order: &str,
+    query: &TroubleQuery,
+) -> Result<TroubleList, StoreError> {
+    let mut sql = Sql::new(
+        "SELECT t.id, t.name, t.expires_at, COUNT(*) OVER () AS total FROM tokens t \
+         WHERE t.account_id = ",
+    );
+    sql.text(query.account.to_string())
+        .push(" AND ")
+        .append(condition)
+        .push(" ORDER BY ")
+        .push(order)
+        .push(", t.id ASC LIMIT ")
+        .bind(Bind::Int(i64::from(query.limit)));
+    let rows: Vec<TroubleRow> = load(conn, &sql)?;
+    let total = rows
+        .first()
+        .map_or(0, |row| u64::try_from(row.total).unwrap_or(0));
+    let tokens = rows
+        .into_iter()
+        .map(|row| {
+            Ok(TroubleToken {
+                id: parse_id(&row.id)?,
+                name: row.name,
+                expires_at: row.expires_at.map(from_db),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(TroubleList { tokens, total })
+}
+
+impl Store {
+    /// The account's tokens that need their owners' attention: reported leaked, used with a
+    /// retired value lately, or expiring soon. Three small statements on the account's rows
+    /// (the retired-value one through the audit records' per-object index).
+    pub fn token_trouble(&self, query: &TroubleQuery) -> Result<Trouble, StoreError> {
+        let mut conn = self.conn()?;
+        let deleted = || Bind::Text(TokenStatus::Deleted.as_str().to_owned());
+
+        let mut compromised = Sql::new("t.status <> ");
+        compromised
+            .bind(deleted())
+            .push(" AND t.compromised = TRUE");
+
+        let mut retired = Sql::new("t.status <> ");
+        retired
+            .bind(deleted())
+            .push(
+                " AND EXISTS (SELECT 1 FROM audit_records a WHERE a.object_id = t.id \
+                 AND a.account_id = t.account_id AND a.event = ",
+            )
+            .text(tollgate_audit::record::event_key(
+                EventKind::AuthenticationFailed(FailureReason::RetiredValue),
+            ))
+            .push(" AND a.occurred_at >= ")
+            .bind(Bind::Time(to_db(query.retired_since)))
+            .push(" AND ")
+            .matches("a.record", RETIRED_VALUE_REASON)
+            .push(")");
+
+        let mut expiring = Sql::new("t.status = ");
+        expiring
+            .text(TokenStatus::Active.as_str())
+            .push(" AND t.expires_at > ")
+            .bind(Bind::Time(to_db(query.now)))
+            .push(" AND t.expires_at <= ")
+            .bind(Bind::Time(to_db(query.expiring_by)));
+
+        Ok(Trouble {
+            compromised: trouble_list(&mut conn, compromised, "t.name_folded ASC", query)?,
+            retired_value_used: trouble_list(&mut conn, retired, "t.name_folded ASC", query)?,
+            expiring: trouble_list(&mut conn, expiring, "t.expires_at ASC", query)?,
         })
     }
 }

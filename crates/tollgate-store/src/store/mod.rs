@@ -33,6 +33,7 @@ pub use self::change_log::LoggedChange;
 pub use self::changes::{Change, ChangeFeed, FeedOptions, FeedState, Regime};
 pub use self::keys::{KeyDependents, KeyStatus, ServerKeyRecord};
 pub use self::leaks::{LeakOutcome, NewLeakReport};
+pub use self::list::{Trouble, TroubleList, TroubleQuery, TroubleToken};
 pub use self::open::DatabaseCheck;
 pub use self::rotate::Rotated;
 pub use self::rows::fold;

@@ -1,5 +1,5 @@
-// Tollgate's pages: dialogs, confirmations, the Add wizard's steps, module search, and
-// show / hide / copy of token values. Everything works without this script except those
+// Tollgate's pages: dialogs, confirmations, the Add wizard's steps, module search, the
+// Expiration date field, and show / hide / copy of token values. Everything works without this script except those
 // conveniences; each show or copy of a stored value asks the server, which records a reveal.
 "use strict";
 
@@ -79,6 +79,20 @@ document.documentElement.classList.add("js");
     });
   });
 
+  // Expiration: the date field only with "On a date…" (and then required).
+  document.querySelectorAll("select[data-expiry-date]").forEach((select) => {
+    const box = document.getElementById(select.dataset.expiryDate);
+    if (!box) return;
+    const date = box.querySelector("input[type=date]");
+    const sync = () => {
+      const chosen = select.value === "date";
+      box.hidden = !chosen;
+      if (date) date.required = chosen;
+    };
+    select.addEventListener("change", sync);
+    sync();
+  });
+
   // The Add wizard: one step at a time; the server re-opens the step with an error.
   document.querySelectorAll("form[data-wizard]").forEach((form) => {
     const steps = Array.from(form.querySelectorAll("[data-step]"));
@@ -113,6 +127,19 @@ document.documentElement.classList.add("js");
         (box) => box.dataset.moduleName
       );
       put("modules", chosen.length ? chosen.join(", ") : "—");
+      const expiry = form.querySelector("select[name=expiry]");
+      if (expiry) {
+        const date = form.querySelector("input[name=expiry_date]");
+        const option = expiry.selectedOptions[0];
+        put(
+          "expiry",
+          expiry.value === "date"
+            ? date && date.value ? `${date.value}, 00:00 UTC` : "—"
+            : option ? option.textContent.trim() : "—"
+        );
+      }
+      const selfRotate = form.querySelector("input[name=self_rotate]");
+      put("self-rotate", selfRotate && selfRotate.checked ? "Allowed" : "Not allowed");
       const logo = form.querySelector("input[name=logo]");
       put("logo", logo && logo.files && logo.files.length ? logo.files[0].name : "None");
     };
