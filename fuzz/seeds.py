@@ -13,6 +13,7 @@ Each seed file is named after its content's SHA-1, as libFuzzer names the inputs
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import shutil
@@ -225,6 +226,14 @@ def path_dict():
 
 # --- Forwarded-address headers --------------------------------------------------------------------
 
+def is_address(text):
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
 def forwarded_seeds():
     seeds = []
     tests = tests_of("crates/tollgate-domain/src/forwarded.rs")
@@ -238,7 +247,8 @@ def forwarded_seeds():
             found = literals(arguments)
             if len(found) < 2:
                 continue
-            lines = found[1:-1]
+            # `xff(peer, lines, expect)`, or `fwd(lines, expect)` where the peer is fixed.
+            lines = found[1:-1] if is_address(found[0]) else found[:-1]
             for head in heads:
                 head = bytes([head[0] | kind]) + head[1:]
                 seeds.append(head + "\n".join(lines).encode())
@@ -305,6 +315,10 @@ def rql_filter_seeds():
             term = percent_decode(term)
             if "(" in term and not term.startswith(("order=", "select=")):
                 seeds.append(bytes([pick]) + term.encode())
+    # The typed values of query.rs's tests, as times.
+    for string in literals(tests_of("crates/tollgate-domain/src/query.rs")):
+        if re.match(r"^[-+]?[0-9]{4}-", string):
+            seeds.append(b"\0" + f"eq(lastAccessAt,{string})".encode())
     return seeds
 
 
