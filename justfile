@@ -10,8 +10,9 @@ run:
     cargo run --release -p tollgate -- serve --demo
 
 # Everything CI checks: formatting, lints, the dependency fence, every test (the gateway tests
-# included: nginx, Caddy and Traefik, installed when missing), the platform's own clients (SDK
-# and CLIs from PyPI, their venvs built beside the Rust build), the browser tests.
+# included: nginx, Caddy and Traefik, installed when missing), each fuzz target for a few
+# seconds, the platform's own clients (SDK and CLIs from PyPI, their venvs built beside the Rust
+# build), the browser tests.
 test: lint fence
     #!/usr/bin/env bash
     set -euo pipefail
@@ -20,6 +21,7 @@ test: lint fence
     ./scripts/ensure-gateways.sh
     cargo test --workspace --all-targets --locked
     cargo test --workspace --doc --locked
+    {{just_executable()}} fuzz-smoke
     if ! wait "$install"; then cat artifacts/sdk-install.log >&2; exit 1; fi
     tests/sdk/run.sh
     {{just_executable()}} browser
@@ -41,6 +43,17 @@ browser:
 gateways:
     ./scripts/ensure-gateways.sh
     cargo test -p tollgate --test gateways --locked
+
+# Fuzz every target of fuzz/ for SECONDS each, JOBS at a time (libFuzzer on the stable toolchain,
+# no sanitizer; cargo-fuzz installed when missing). What they find is kept in
+# artifacts/fuzz/corpus/, crashes in fuzz/artifacts/; see docs/TESTING.md.
+fuzz SECONDS="60" JOBS="2" *TARGETS:
+    ./scripts/fuzz.sh run {{SECONDS}} {{JOBS}} {{TARGETS}}
+
+# Each fuzz target for a few seconds from its seeds (a quick unoptimised build), so that every
+# target keeps building and running; part of `just test`.
+fuzz-smoke SECONDS="3":
+    ./scripts/fuzz.sh smoke {{SECONDS}}
 
 # Formatting and clippy (warnings are errors).
 lint:

@@ -181,6 +181,10 @@ pub enum PathError {
     /// reads another path.
     #[error("an encoded %, ? or #")]
     EncodedDelimiter,
+    /// A `#` before the query: no request target holds one, and a server that takes it as a
+    /// character reads what follows it (`/commerce#/../billing` is `/billing` there).
+    #[error("a # in the path")]
+    Fragment,
     /// A control character (C0, DEL or C1), literal or encoded.
     #[error("a control character")]
     Control,
@@ -206,33 +210,54 @@ pub enum PathError {
 }
 
 /// Characters that a Windows "best-fit" conversion or Unicode compatibility normalisation
-/// (NFKC) turns into a path delimiter.
-const LOOK_ALIKES: [char; 21] = [
-    '\u{2024}', // one dot leader → .
-    '\u{2025}', // two dot leader → ..
-    '\u{2026}', // ellipsis → ...
-    '\u{FE52}', // small full stop → .
-    '\u{FF0E}', // fullwidth full stop → .
-    '\u{FF0F}', // fullwidth solidus → /
-    '\u{2215}', // division slash → /
-    '\u{2044}', // fraction slash → /
-    '\u{FF3C}', // fullwidth reverse solidus → \
-    '\u{FE68}', // small reverse solidus → \
-    '\u{00A5}', // yen sign → \ (Japanese code pages)
-    '\u{20A9}', // won sign → \ (Korean code pages)
-    '\u{FF1B}', // fullwidth semicolon → ;
-    '\u{FE54}', // small semicolon → ;
-    '\u{037E}', // Greek question mark → ;
-    '\u{FF05}', // fullwidth percent → %
-    '\u{FE6A}', // small percent → %
-    '\u{FF1F}', // fullwidth question mark → ?
-    '\u{FE56}', // small question mark → ?
-    '\u{FF03}', // fullwidth number sign → #
-    '\u{FE5F}', // small number sign → #
+/// (NFKC) turns into a path delimiter: every character whose NFKC form holds `.`, `/`, `\`,
+/// `;`, `%`, `?` or `#` (Unicode 14; `fuzz/seeds.py` lists them), and the best-fit ones.
+const LOOK_ALIKES: [char; 36] = [
+    '\u{2024}',  // one dot leader → .
+    '\u{2025}',  // two dot leader → ..
+    '\u{2026}',  // ellipsis → ...
+    '\u{FE30}',  // vertical two dot leader → ..
+    '\u{FE19}',  // vertical ellipsis → ...
+    '\u{FE52}',  // small full stop → .
+    '\u{FF0E}',  // fullwidth full stop → .
+    '\u{1F100}', // digit zero full stop → 0. (and U+2488–U+249B, see `is_look_alike`)
+    '\u{33C2}',  // square am → a.m.
+    '\u{33C7}',  // square co → Co.
+    '\u{33D8}',  // square pm → p.m.
+    '\u{FF0F}',  // fullwidth solidus → /
+    '\u{2215}',  // division slash → /
+    '\u{2044}',  // fraction slash → /
+    '\u{2100}',  // account of → a/c
+    '\u{2101}',  // addressed to the subject → a/s
+    '\u{2105}',  // care of → c/o
+    '\u{2106}',  // cada una → c/u
+    '\u{FF3C}',  // fullwidth reverse solidus → \
+    '\u{FE68}',  // small reverse solidus → \
+    '\u{00A5}',  // yen sign → \ (Japanese code pages)
+    '\u{20A9}',  // won sign → \ (Korean code pages)
+    '\u{FF1B}',  // fullwidth semicolon → ;
+    '\u{FE54}',  // small semicolon → ;
+    '\u{FE14}',  // vertical semicolon → ;
+    '\u{037E}',  // Greek question mark → ;
+    '\u{FF05}',  // fullwidth percent → %
+    '\u{FE6A}',  // small percent → %
+    '\u{FF1F}',  // fullwidth question mark → ?
+    '\u{FE56}',  // small question mark → ?
+    '\u{FE16}',  // vertical question mark → ?
+    '\u{2047}',  // double question mark → ??
+    '\u{2048}',  // question exclamation mark → ?!
+    '\u{2049}',  // exclamation question mark → !?
+    '\u{FF03}',  // fullwidth number sign → #
+    '\u{FE5F}',  // small number sign → #
 ];
 
-/// A path split into normalised segments: percent-decoded once, dot segments resolved,
-/// repeated slashes collapsed, query and fragment dropped.
+/// A look-alike of a delimiter: [`LOOK_ALIKES`], or a digit or number full stop (`⒈` → `1.`).
+fn is_look_alike(c: char) -> bool {
+    LOOK_ALIKES.contains(&c) || ('\u{2488}'..='\u{249B}').contains(&c)
+}
+
+/// A path split into normalised segments: percent-decoded once, repeated slashes collapsed,
+/// the query dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestPath<'a> {
     segments: Vec<Cow<'a, str>>,
@@ -243,12 +268,16 @@ impl<'a> RequestPath<'a> {
     ///
     /// Refuses (see [`PathError`]) what the service behind the gateway could read another
     /// way, before anything is matched: invalid escapes, an encoded `/`, a `\`, a `;`, an
-    /// encoded `%`, `?` or `#`, control characters, bytes that are not UTF-8, look-alikes of
-    /// delimiters, dot segments (literal, or only after decoding), and segments ending in a
-    /// dot or a space. Repeated slashes are collapsed, as every server does.
+    /// encoded `%`, `?` or `#`, a `#` before the query, control characters, bytes that are not
+    /// UTF-8, look-alikes of delimiters, dot segments (literal, or only after decoding), and
+    /// segments ending in a dot or a space. Repeated slashes are collapsed, as every server
+    /// does.
     pub fn parse(raw: &'a str) -> Result<Self, PathError> {
-        let path = raw.split(['?', '#']).next().unwrap_or("");
+        let path = raw.split('?').next().unwrap_or("");
         let rest = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
+        if rest.contains('#') {
+            return Err(PathError::Fragment);
+        }
         let mut segments: Vec<Cow<'a, str>> = Vec::new();
         for raw_segment in rest.split('/') {
             let segment = decode_segment(raw_segment)?;
@@ -322,7 +351,7 @@ fn check_text(text: &str) -> Result<(), PathError> {
         if c.is_control() {
             return Err(PathError::Control);
         }
-        if LOOK_ALIKES.contains(&c) {
+        if is_look_alike(c) {
             return Err(PathError::LookAlike);
         }
     }
@@ -481,7 +510,6 @@ mod tests {
             "/public/v1/commerce/orders?limit=10",
             "/public/v1/commerce/orders",
         );
-        ok("/public/v1/commerce/#x", "/public/v1/commerce");
         ok("/public//v1///commerce/", "/public/v1/commerce");
         // Dot segments: the service behind nginx or Caddy gets the path as sent.
         let refused = |raw: &str| check_path(raw, Err(PathError::DotSegment));
@@ -531,6 +559,13 @@ mod tests {
         refused("/public/v1/billing/%252e%252e/helpdesk", EncodedDelimiter);
         refused("/public/v1/helpdesk%3F/../billing", EncodedDelimiter);
         refused("/public/v1/helpdesk%23/../billing", EncodedDelimiter);
+        // A `#` that a server takes as a character (found by the `request_path` fuzz target:
+        // `/public/v1/billing#/esk` was allowed as `/public/v1/billing`).
+        refused("/public/v1/commerce#/../billing", Fragment);
+        refused("/public/v1/billing#/esk", Fragment);
+        refused("/public/v1/commerce/#x", Fragment);
+        refused("/public/v1/commerce#", Fragment);
+        check_path("/public/v1/commerce?x=#y", Ok("/public/v1/commerce"));
         // Control characters, literal or encoded, C0, DEL and C1.
         refused("/public/v1/a%00", Control);
         refused("/public/v1/a%0A", Control);
@@ -554,6 +589,20 @@ mod tests {
         refused("/public/v1/billing%EF%BC%BC..", LookAlike);
         refused("/public/v1/billing\u{A5}..\u{A5}helpdesk", LookAlike);
         refused("/public/v1/billing\u{FF1B}x", LookAlike);
+        // Found by the `request_path` fuzz target (its NFKC reading): `︰` is `..` in NFKC.
+        refused("/public/v1/helpdesk/%EF%B8%B0/billing", LookAlike);
+        refused("/public/v1/helpdesk/\u{FE30}/billing", LookAlike);
+        refused("/public/v1/helpdesk/\u{FE19}/billing", LookAlike);
+        refused("/public/v1/helpdesk/..\u{FE14}/billing", LookAlike);
+        refused("/public/v1/helpdesk/x\u{2100}", LookAlike);
+        refused("/public/v1/helpdesk/\u{2488}", LookAlike);
+        refused("/public/v1/helpdesk/\u{249B}", LookAlike);
+        refused("/public/v1/helpdesk/\u{33D8}", LookAlike);
+        refused("/public/v1/helpdesk/\u{2047}", LookAlike);
+        check_path(
+            "/public/v1/helpdesk/\u{2487}",
+            Ok("/public/v1/helpdesk/\u{2487}"),
+        );
         // Dot segments that are dot segments only after decoding.
         refused("/public/v1/commerce/%2e%2e/billing", EncodedDotSegment);
         refused("/public/v1/helpdesk/%2E%2E/billing", EncodedDotSegment);

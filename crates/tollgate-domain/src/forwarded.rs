@@ -7,7 +7,11 @@
 //! 2. A peer that is not a trusted proxy is itself the client; no header is read.
 //! 3. Behind a trusted peer, one header counts — `X-Forwarded-For` or `Forwarded` (RFC 7239
 //!    `for=`), as configured; the other is never read (nginx passes a client's `Forwarded`
-//!    through untouched). Several lines of it are joined in order.
+//!    through untouched). Several lines of it are joined in order. Bytes that are not UTF-8
+//!    spoil only the entry they are in, and a line's `Forwarded` elements are split at its
+//!    commas from the right: a proxy appends its entry to the line it received (or joins lines
+//!    into one), so neither a stray byte nor an unterminated quote the client wrote on the left
+//!    can swallow the entries proxies added on the right.
 //! 4. Its entries are read from the right: each proxy appends the address it saw, so the
 //!    right-most entry that is not itself a trusted proxy is the client. The left-most entries
 //!    are whatever the client wrote and are never believed.
@@ -79,12 +83,11 @@ pub fn client_address(
     }
     let mut hops = Vec::new();
     for line in lines {
-        match std::str::from_utf8(line) {
-            Ok(text) => match header {
-                ForwardedHeader::XForwardedFor => x_forwarded_for(text, &mut hops),
-                ForwardedHeader::Forwarded => forwarded(text, &mut hops),
-            },
-            Err(_) => hops.push(Hop::Unusable),
+        // U+FFFD, which replaces bytes that are not UTF-8, is no delimiter and no address.
+        let text = String::from_utf8_lossy(line);
+        match header {
+            ForwardedHeader::XForwardedFor => x_forwarded_for(&text, &mut hops),
+            ForwardedHeader::Forwarded => forwarded(&text, &mut hops),
         }
     }
     let mut client = peer;
@@ -200,9 +203,46 @@ fn forwarded_element(element: &str) -> Hop {
     found.unwrap_or(Hop::Unusable)
 }
 
+/// Splits a `Forwarded` line at the commas outside quoted strings, reading from the right (the
+/// parts are returned left to right). The right-most elements are those trusted proxies wrote,
+/// well formed; read from the left, an unbalanced quote in what the client wrote would run on
+/// over them. Inside a quoted string, a `"` after an odd number of `\` is escaped.
+fn split_elements(line: &str) -> Vec<&str> {
+    let bytes = line.as_bytes();
+    let mut parts = Vec::new();
+    let mut end = bytes.len();
+    let mut quoted = false;
+    let mut at = bytes.len();
+    while at > 0 {
+        at -= 1;
+        match bytes[at] {
+            b'"' if quoted => {
+                let escapes = bytes[..at]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| b == b'\\')
+                    .count();
+                quoted = escapes % 2 == 1;
+                // The backslashes are neither quotes nor commas: skip them.
+                at -= escapes;
+            }
+            b'"' => quoted = true,
+            // A comma is ASCII, so `at` and `at + 1` are character boundaries.
+            b',' if !quoted => {
+                parts.push(&line[at + 1..end]);
+                end = at;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&line[..end]);
+    parts.reverse();
+    parts
+}
+
 /// `Forwarded`: comma-separated elements; empty list elements are skipped.
 fn forwarded(line: &str, hops: &mut Vec<Hop>) {
-    for element in split_unquoted(line, ',') {
+    for element in split_elements(line) {
         if element.trim_matches([' ', '\t']).is_empty() {
             continue;
         }
@@ -361,8 +401,63 @@ mod tests {
         );
     }
 
+    /// Found by the `forwarded` fuzz target: a proxy appends its entry to the line it got (or
+    /// joins the lines), so what the client wrote on the left must not change how the entries
+    /// on the right are read.
     #[test]
-    fn bytes_that_are_not_text_are_one_unusable_line() {
+    fn the_clients_text_cannot_swallow_the_proxies_entries() {
+        let fwd = |lines: &[&str], expect: &str| {
+            check("10.0.0.1", ForwardedHeader::Forwarded, lines, expect);
+        };
+        // An unterminated quote on the left: read from the left, the proxy's element became
+        // part of the client's quoted string, and the client's own `for=` was believed.
+        fwd(&["for=1.1.1.1;x=\", for=203.0.113.9"], "203.0.113.9");
+        fwd(&["for=\"1.1.1.1, for=203.0.113.9"], "203.0.113.9");
+        fwd(
+            &["for=1.1.1.1;x=\", for=\"[2001:db8::9]:4711\""],
+            "2001:db8::9",
+        );
+        fwd(
+            &["for=1.1.1.1;x=\"\\, for=203.0.113.9, for=10.0.0.2"],
+            "203.0.113.9",
+        );
+        // Escapes inside quoted strings still hide their commas and quotes.
+        fwd(&["for=203.0.113.9;ext=\"a\\\",b\""], "203.0.113.9");
+        fwd(
+            &["for=1.1.1.1, for=203.0.113.9;ext=\"x\\\\\""],
+            "203.0.113.9",
+        );
+        fwd(&["for=1.1.1.1;ext=\"a,b\", for=203.0.113.9"], "203.0.113.9");
+        // Bytes that are not UTF-8 spoil their own entry, not the proxy's on the same line.
+        for (header, line, expect) in [
+            (
+                ForwardedHeader::XForwardedFor,
+                &b"\xff, 203.0.113.9"[..],
+                "203.0.113.9",
+            ),
+            (
+                ForwardedHeader::XForwardedFor,
+                b"203.0.113.9, \xff",
+                "10.0.0.1",
+            ),
+            (
+                ForwardedHeader::Forwarded,
+                b"for=\xff, for=203.0.113.9",
+                "203.0.113.9",
+            ),
+            (
+                ForwardedHeader::Forwarded,
+                b"for=\"\xff, for=203.0.113.9",
+                "203.0.113.9",
+            ),
+        ] {
+            let got = client_address(ip("10.0.0.1"), header, &[line], trusted);
+            assert_eq!(got, ip(expect), "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_an_unusable_entry() {
         let lines: [&[u8]; 2] = [b"203.0.113.9", b"\xff\xfe"];
         let got = client_address(
             ip("10.0.0.1"),

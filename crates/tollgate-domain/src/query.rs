@@ -418,20 +418,24 @@ pub fn typed_value<F: Field>(field: F, raw: &str) -> Result<Value, QueryError> {
 }
 
 /// An RFC 3339 timestamp; or, as clients send them, a date (`2026-11-28`, midnight UTC) or a
-/// date and time without an offset (read as UTC).
+/// date and time without an offset (read as UTC). The last two only in the years RFC 3339 can
+/// write, 0000–9999 (`[year]` alone would also take `-9998`), so that every time read here
+/// prints back as one.
 fn parse_time(raw: &str) -> Option<OffsetDateTime> {
     use time::macros::format_description;
     if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
         return Some(at);
     }
+    let writable = |year: i32| (0..=9999).contains(&year);
     if let Ok(date) = time::Date::parse(raw, format_description!("[year]-[month]-[day]")) {
-        return Some(date.midnight().assume_utc());
+        return writable(date.year()).then(|| date.midnight().assume_utc());
     }
     let naive = format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
     );
     time::PrimitiveDateTime::parse(raw, naive)
         .ok()
+        .filter(|at| writable(at.year()))
         .map(|at| at.assume_utc())
 }
 
@@ -600,6 +604,20 @@ mod tests {
         assert_eq!(
             typed_value(TokenField::CreatedAt, "2026-11-28T00:00:00.000"),
             Ok(Value::Time(midnight))
+        );
+        // Found by the `rql_filter` fuzz target: a negative year was read, but its time could
+        // not be printed back as RFC 3339.
+        for raw in [
+            "-9998-04-05",
+            "-0001-01-01T00:00:00",
+            "-0001-12-31T23:59:59.5",
+        ] {
+            assert!(typed_value(TokenField::CreatedAt, raw).is_err(), "{raw}");
+        }
+        let first = time::macros::datetime!(0000-01-01 00:00 UTC);
+        assert_eq!(
+            typed_value(TokenField::CreatedAt, "0000-01-01"),
+            Ok(Value::Time(first))
         );
     }
 

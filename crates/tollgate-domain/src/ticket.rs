@@ -65,6 +65,17 @@ pub struct Ticket {
     pub nonce: String,
 }
 
+/// The expiry as Tollgate writes it: decimal Unix seconds, no sign, no leading zeros. Any other
+/// spelling of the same number (`+1795860300`, `01795860300`) is refused, so that a ticket or a
+/// session has one text only.
+fn expiry(text: &str) -> Result<i64, SignInError> {
+    let number: i64 = text.parse().map_err(|_| SignInError::Malformed)?;
+    if number.to_string() != text {
+        return Err(SignInError::Malformed);
+    }
+    Ok(number)
+}
+
 fn ticket_message(user: &str, expires: i64, nonce: &str) -> String {
     format!("tollgate-ticket|v1|{user}|{expires}|{nonce}")
 }
@@ -95,7 +106,7 @@ impl Ticket {
             return Err(SignInError::Malformed);
         };
         let user_id = UserId::parse(user).map_err(|_| SignInError::Malformed)?;
-        let expires_at: i64 = expires.parse().map_err(|_| SignInError::Malformed)?;
+        let expires_at = expiry(expires)?;
         if *version != "v1" || !is_hex32(nonce) {
             return Err(SignInError::Malformed);
         }
@@ -168,7 +179,7 @@ impl Session {
             return Err(SignInError::Malformed);
         };
         let user_id = UserId::parse(user).map_err(|_| SignInError::Malformed)?;
-        let expires_at: i64 = expires.parse().map_err(|_| SignInError::Malformed)?;
+        let expires_at = expiry(expires)?;
         if !is_hex32(id) {
             return Err(SignInError::Malformed);
         }
@@ -269,6 +280,37 @@ mod tests {
         let mac = URL_SAFE_NO_PAD.encode(key.sign(&[message.as_bytes()]));
         let text = format!("v1.USR-1111-2222.{far}.{nonce}.{mac}");
         assert_eq!(Ticket::verify(&key, &text, NOW), Err(SignInError::TooLong));
+    }
+
+    /// Found by the `sign_in` fuzz target: `+` or leading zeros before the expiry gave a second
+    /// text that verified as the same ticket or session.
+    #[test]
+    fn another_spelling_of_the_expiry_is_refused() {
+        let key = MacKey::new(b"k");
+        let mut rng = StdRng::seed_from_u64(3);
+        let ticket = Ticket::mint(&key, user(), NOW, Duration::minutes(5), &mut rng);
+        let cookie = Session::issue(&key, user(), NOW, Duration::hours(8), &mut rng);
+        assert!(Ticket::verify(&key, &ticket, NOW).is_ok());
+        assert!(Session::verify(&key, &cookie, NOW).is_ok());
+        let respell = |text: &str, at: usize, how: &str| {
+            let mut parts: Vec<String> = text.split('.').map(str::to_owned).collect();
+            parts[at] = format!("{how}{}", parts[at]);
+            parts.join(".")
+        };
+        for how in ["+", "0", "00"] {
+            let forged = respell(&ticket, 2, how);
+            assert_eq!(
+                Ticket::verify(&key, &forged, NOW),
+                Err(SignInError::Malformed),
+                "{forged}"
+            );
+            let forged = respell(&cookie, 1, how);
+            assert_eq!(
+                Session::verify(&key, &forged, NOW),
+                Err(SignInError::Malformed),
+                "{forged}"
+            );
+        }
     }
 
     #[test]
