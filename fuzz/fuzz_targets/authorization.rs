@@ -17,6 +17,9 @@ use tollgate_fuzz::fixture;
 /// A path the known token's modules grant.
 const PATH: &str = "/public/v1/commerce/orders?limit=10";
 
+/// A fixed time: the fixture's token never expires, so any instant decides the same.
+const NOW: time::OffsetDateTime = time::OffsetDateTime::UNIX_EPOCH;
+
 fuzz_target!(|data: &[u8]| {
     let fx = fixture();
     let lines: Vec<&[u8]> = if data.is_empty() {
@@ -35,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         let header = header.ok_or(RefusalReason::MissingCredential)?;
         let presented =
             PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
-        let view = authz::authenticate(&presented, fx.lookup(presented.id()), &fx.keys.hash)?;
+        let view = authz::authenticate(&presented, fx.lookup(presented.id()), &fx.keys.hash, NOW)?;
         let path = RequestPath::parse(PATH).map_err(|_| RefusalReason::BadPath)?;
         authz::authorize_path(view, &path, &fx.catalog).map(|grant| grant.module.map(|m| m.id))
     });
@@ -47,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
             |id| fx.lookup(id),
             &fx.keys.hash,
             &fx.catalog,
+            NOW,
         )
         .map(|grant| grant.module.map(|m| m.id));
         assert_eq!(whole, gate, "the two compositions disagree on {header:?}");
@@ -57,6 +61,7 @@ fuzz_target!(|data: &[u8]| {
             |_| unreachable!("plain HTTP must be refused before any lookup"),
             &fx.keys.hash,
             &fx.catalog,
+            NOW,
         );
         assert_eq!(plain.err(), Some(RefusalReason::InsecureTransport));
     }

@@ -131,6 +131,8 @@ fn validate_update(body: &UpdateTokenBody) -> Option<TokenPatch> {
         name,
         description,
         modules,
+        expires_at: None,
+        self_rotate: None,
     })
 }
 
@@ -165,6 +167,8 @@ fn check_created(created: Created) {
             name: created.name,
             description: created.description,
             modules: created.modules,
+            expires_at: None,
+            self_rotate: false,
         },
         Principal::System,
         fx.now,
@@ -188,6 +192,8 @@ fn check_update(body: &UpdateTokenBody) {
             name,
             description: TokenDescription::default(),
             modules: enabled(),
+            expires_at: None,
+            self_rotate: false,
         },
         Principal::System,
         fx.now,

@@ -73,6 +73,8 @@ pub fn fixture() -> &'static Fixture {
             hash: keys.hash.hash(value.expose_secret()),
             modules,
             revision: 1,
+            expires_at: None,
+            previous: None,
         };
         let Ok(now) = OffsetDateTime::from_unix_timestamp(NOW_UNIX) else {
             unreachable!("a valid timestamp")
