@@ -81,7 +81,7 @@ pub async fn authenticate_bearer(
         Err(GateError::Refused(reason)) => {
             state
                 .metrics
-                .count("tollgate_authentication_failures_total", reason.as_str());
+                .authentication_failed(reason.as_str());
             if let Some(address) = meta.ip
                 && state.gate.limiter.fail(address, std::time::Instant::now())
             {

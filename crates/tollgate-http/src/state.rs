@@ -70,6 +70,17 @@ impl Default for Settings {
     }
 }
 
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The gate could not read the database.
+    #[error(transparent)]
+    Store(#[from] tollgate_store::StoreError),
+    /// The metrics could not be registered.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+}
+
 /// The application state (one per server, shared by every worker).
 #[derive(Clone)]
 pub struct AppState {
@@ -100,7 +111,7 @@ impl AppState {
         store: Store,
         keys: Keys,
         settings: Settings,
-    ) -> Result<Self, tollgate_store::StoreError> {
+    ) -> Result<Self, StartError> {
         Self::with_gate_options(store, keys, settings, GateOptions::default())
     }
 
@@ -110,13 +121,14 @@ impl AppState {
         keys: Keys,
         settings: Settings,
         options: GateOptions,
-    ) -> Result<Self, tollgate_store::StoreError> {
+    ) -> Result<Self, StartError> {
+        let metrics = Arc::new(Metrics::new()?);
         let gate = Gate::start(store.clone(), keys.hash.clone(), options)?;
         Ok(Self {
             store,
             keys: Arc::new(keys),
             settings: Arc::new(settings),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             gate,
         })
     }

@@ -111,14 +111,14 @@ async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpR
         Err(GateError::Refused(reason)) => {
             state
                 .metrics
-                .count("tollgate_authorize_refusals_total", reason.as_str());
+                .authorize_refused(reason.as_str());
             return refusal(reason, &meta);
         }
         // Fail closed, with a status the gateway understands.
         Err(GateError::Unavailable) => {
             state
                 .metrics
-                .count("tollgate_authorize_refusals_total", "unavailable");
+                .authorize_refused("unavailable");
             return refusal(RefusalReason::UnknownToken, &meta);
         }
     };
@@ -130,7 +130,7 @@ async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpR
     if let Err(reason) = decision {
         state
             .metrics
-            .count("tollgate_authorize_refusals_total", reason.as_str());
+            .authorize_refused(reason.as_str());
         return refusal(reason, &meta);
     }
     let mut response = HttpResponse::Ok();
