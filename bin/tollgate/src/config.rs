@@ -92,7 +92,9 @@ impl Operations {
         if let Some(text) = var("TOLLGATE_LOG_FORMAT")
             && LogFormat::parse(&text).is_none()
         {
-            problems.push(format!("TOLLGATE_LOG_FORMAT: {text:?} must be text or json"));
+            problems.push(format!(
+                "TOLLGATE_LOG_FORMAT: {text:?} must be text or json"
+            ));
         }
         Self { metrics_listen }
     }

@@ -52,7 +52,8 @@ impl<'kvs> VisitSource<'kvs> for Fields<'_> {
             Value::from(number)
         } else if let Some(number) = value.to_f64() {
             // Three decimals are enough for milliseconds; non-finite numbers become null.
-            serde_json::Number::from_f64((number * 1e3).round() / 1e3).map_or(Value::Null, Value::Number)
+            serde_json::Number::from_f64((number * 1e3).round() / 1e3)
+                .map_or(Value::Null, Value::Number)
         } else if let Some(flag) = value.to_bool() {
             Value::Bool(flag)
         } else if let Some(text) = value.to_borrowed_str() {
@@ -96,7 +97,11 @@ pub fn init() {
         }
         LogFormat::Json => {
             builder.format(|out, record| {
-                writeln!(out, "{}", json_line(record, time::OffsetDateTime::now_utc()))
+                writeln!(
+                    out,
+                    "{}",
+                    json_line(record, time::OffsetDateTime::now_utc())
+                )
             });
         }
     }
@@ -125,7 +130,10 @@ mod tests {
             .target("tollgate_http::middleware")
             .key_values(&kvs)
             .build();
-        let line = json_line(&record, time::macros::datetime!(2026-01-02 03:04:05.678 UTC));
+        let line = json_line(
+            &record,
+            time::macros::datetime!(2026-01-02 03:04:05.678 UTC),
+        );
         assert!(!line.contains('\n'), "{line}");
         let value: Value = serde_json::from_str(&line)?;
         assert_eq!(value["time"], "2026-01-02T03:04:05.678Z");

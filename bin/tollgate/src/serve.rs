@@ -151,6 +151,7 @@ pub fn serve(config: &Config, keys: Keys, store: Store, with_demo: bool) -> anyh
                 let address = listener.local_addr()?;
                 let server = tollgate_http::serve_operations(state.clone(), listener)?;
                 log::info!("metrics and probes on http://{address}");
+                println!("Metrics and probes on http://{address}");
                 Some((server.handle(), actix_web::rt::spawn(server)))
             }
             None => None,

@@ -35,5 +35,5 @@ pub mod web;
 
 pub use error::ApiError;
 pub use server::{Listeners, PublicMetrics, configure, serve, serve_operations, serve_public};
-pub use tls::{Certificates, TlsError, tls_config};
 pub use state::{AppState, RevealPolicy, Settings, StartError};
+pub use tls::{Certificates, TlsError, tls_config};

@@ -107,11 +107,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// A state over `store` with `keys` and `settings`; starts the gate (see [`Gate::start`]).
-    pub fn new(
-        store: Store,
-        keys: Keys,
-        settings: Settings,
-    ) -> Result<Self, StartError> {
+    pub fn new(store: Store, keys: Keys, settings: Settings) -> Result<Self, StartError> {
         Self::with_gate_options(store, keys, settings, GateOptions::default())
     }
 

@@ -85,9 +85,7 @@ async fn operator_metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 fn exposition(state: &AppState, exposure: Exposure) -> HttpResponse {
-    let text = state
-        .metrics
-        .render(exposure, &GateSample::of(&state.gate));
+    let text = state.metrics.render(exposure, &GateSample::of(&state.gate));
     HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,

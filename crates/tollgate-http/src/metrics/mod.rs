@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
-pub use self::gate::GateSample;
 use self::gate::GateFamilies;
+pub use self::gate::GateSample;
 
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -52,9 +52,10 @@ struct Refusals {
 impl Refusals {
     fn new(name: &str, help: &str) -> Result<Self, MetricsError> {
         Ok(Self {
-            by_reason: IntCounterVec::new(Opts::new(name, format!("{help}, by reason.")), &[
-                "reason",
-            ])?,
+            by_reason: IntCounterVec::new(
+                Opts::new(name, format!("{help}, by reason.")),
+                &["reason"],
+            )?,
             total: IntCounter::new(name, format!("{help}."))?,
         })
     }
@@ -278,8 +279,14 @@ mod tests {
         let public = metrics.render(Exposure::Public, &sample());
         assert!(!public.contains("reason="), "{public}");
         assert!(!public.contains("token-deleted"), "{public}");
-        assert!(public.contains("\ntollgate_authorize_refusals_total 2\n"), "{public}");
-        assert!(public.contains("\ntollgate_authentication_failures_total 1\n"), "{public}");
+        assert!(
+            public.contains("\ntollgate_authorize_refusals_total 2\n"),
+            "{public}"
+        );
+        assert!(
+            public.contains("\ntollgate_authentication_failures_total 1\n"),
+            "{public}"
+        );
         let operator = metrics.render(Exposure::Operator, &sample());
         assert!(operator.contains("tollgate_authorize_refusals_total{reason=\"token-deleted\"} 1"));
         Ok(())
