@@ -75,10 +75,11 @@ impl GateSample {
 /// Each family with the sample field it shows.
 #[derive(Debug, Clone)]
 pub(super) struct GateFamilies {
-    gauges: Vec<(IntGauge, fn(&GateSample) -> u64)>,
-    counters: Vec<(IntCounter, fn(&GateSample) -> u64)>,
+    gauges: Vec<(IntGauge, Field)>,
+    counters: Vec<(IntCounter, Field)>,
 }
 
+/// The sample field a family shows.
 type Field = fn(&GateSample) -> u64;
 
 const GAUGES: [(&str, &str, Field); 4] = [
