@@ -7,9 +7,11 @@ import { join, resolve } from "node:path";
 import { createServer } from "node:net";
 import https from "node:https";
 import zlib from "node:zlib";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
-export const root = resolve(import.meta.dirname, "..", "..", "..");
+// (import.meta.dirname is Node.js 20.11 and later; Debian 12 ships Node.js 18.)
+export const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "..");
 export const artifacts = join(root, "artifacts", "browser");
 const binary = process.env.TOLLGATE_BIN || join(root, "target", "debug", "tollgate");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
