@@ -7,6 +7,7 @@ default:
 
 # The server on the embedded SQLite default (./data), with demo data; prints a demo token.
 run:
+    ./scripts/ensure-system.sh build
     cargo run --release -p tollgate -- serve --demo
 
 # Everything CI checks: formatting, lints, the dependency fence, every test (the gateway tests
