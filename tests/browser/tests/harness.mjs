@@ -140,6 +140,16 @@ export async function fitsWidth(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 }
 
+/** CRC-32 (ISO-HDLC, as PNG chunks use); zlib.crc32 is Node.js 20.15 and later. */
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 /** A valid 64×64 PNG: a blue square with a lighter diagonal band. */
 export const PNG = (() => {
   const size = 64;
@@ -157,7 +167,7 @@ export const PNG = (() => {
     length.writeUInt32BE(data.length);
     const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
     const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
+    crc.writeUInt32BE(crc32(body));
     return Buffer.concat([length, body, crc]);
   };
   const header = Buffer.alloc(13);
