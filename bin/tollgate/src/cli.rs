@@ -2,6 +2,14 @@
 
 use clap::{Args, Parser, Subcommand};
 
+/// `0.1.0 (<commit>)`: the version and the commit it was built from (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TOLLGATE_COMMIT"),
+    ")"
+);
+
 /// Tollgate: API tokens for the platform's REST API.
 ///
 /// Configuration comes from the environment (TOLLGATE_DATABASE_URL, TOLLGATE_LISTEN,
@@ -9,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 /// migrates it first; only `serve` and `migrate` create one, and every command refuses a
 /// server key that does not fit the database (docs/OPERATIONS.md).
 #[derive(Debug, Parser)]
-#[command(name = "tollgate", version, propagate_version = true)]
+#[command(name = "tollgate", version = VERSION, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -59,6 +67,21 @@ pub enum Command {
         /// Where the server is reached (default: https://<TOLLGATE_LISTEN>).
         #[arg(long = "base-url")]
         base_url: Option<String>,
+    },
+    /// Print a shell completion script to stdout (e.g. `tollgate completions bash >
+    /// /usr/share/bash-completion/completions/tollgate`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout (e.g. `tollgate man > tollgate.1`).
+    Man,
+    /// Exit 0 when the metrics listener's /healthz answers 200 (a container's health check).
+    Probe {
+        /// Where the metrics listener is (default: TOLLGATE_METRICS_LISTEN, an unspecified
+        /// address read as loopback).
+        #[arg(long)]
+        address: Option<String>,
     },
 }
 

@@ -20,6 +20,8 @@
 //! | `TOLLGATE_BODY_TIMEOUT` | `10` | seconds a client may take to send a request body (then 408) |
 //! | `TOLLGATE_FORWARDED_HEADER` | `x-forwarded-for` | the header trusted proxies name the client in: `x-forwarded-for` or `forwarded` (RFC 7239) |
 //! | `RUST_LOG` | `info` | log filter |
+//! | `TOLLGATE_METRICS_LISTEN` | none | a plain HTTP listener for `/metrics` (with refusal reasons), `/healthz` and `/readyz`; when set, the public listeners serve no `/metrics` |
+//! | `TOLLGATE_LOG_FORMAT` | `text` | `text`, or `json` for one JSON object per line |
 //!
 //! Durations are `250ms`, `2s`, or a number of seconds.
 //!
@@ -39,6 +41,8 @@ use tollgate_domain::ServerKey;
 use tollgate_http::RevealPolicy;
 use tollgate_store::DatabaseUrl;
 use zeroize::Zeroizing;
+
+use crate::logging::LogFormat;
 
 /// The longest body timeout: beyond it a slow client holds a worker for too long.
 const MAX_BODY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -75,6 +79,37 @@ pub struct Config {
     pub timings: Timings,
     pub forwarded_header: ForwardedHeader,
     pub body_timeout: Duration,
+    pub operations: Operations,
+}
+
+/// How the server is watched: the metrics listener (and `TOLLGATE_LOG_FORMAT`, only checked
+/// here: `logging::init` reads it before the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct Operations {
+    /// `TOLLGATE_METRICS_LISTEN`.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Operations {
+    fn from_env(problems: &mut Vec<String>) -> Self {
+        let metrics_listen = var("TOLLGATE_METRICS_LISTEN").and_then(|text| match text.parse() {
+            Ok(address) => Some(address),
+            Err(_) => {
+                problems.push(format!(
+                    "TOLLGATE_METRICS_LISTEN: {text:?} is not an address:port such as 0.0.0.0:9090"
+                ));
+                None
+            }
+        });
+        if let Some(text) = var("TOLLGATE_LOG_FORMAT")
+            && LogFormat::parse(&text).is_none()
+        {
+            problems.push(format!(
+                "TOLLGATE_LOG_FORMAT: {text:?} must be text or json"
+            ));
+        }
+        Self { metrics_listen }
+    }
 }
 
 /// The fault-handling timings (SPEC §4 "Faults").
@@ -146,6 +181,7 @@ impl std::fmt::Debug for Config {
             .field("timings", &self.timings)
             .field("forwarded_header", &self.forwarded_header)
             .field("body_timeout", &self.body_timeout)
+            .field("operations", &self.operations)
             .finish()
     }
 }
@@ -373,6 +409,7 @@ impl Config {
                 }
             },
         };
+        let operations = Operations::from_env(&mut problems);
         match (listen, problems.is_empty()) {
             (Some(listen), true) => Ok(Self {
                 database_url,
@@ -388,6 +425,7 @@ impl Config {
                 timings,
                 forwarded_header,
                 body_timeout,
+                operations,
             }),
             _ => Err(format!(
                 "the configuration needs fixing:\n  - {}",
@@ -428,6 +466,9 @@ mod tests {
             },
             forwarded_header: ForwardedHeader::default(),
             body_timeout: Duration::from_secs(10),
+            operations: Operations {
+                metrics_listen: None,
+            },
         };
         let printed = format!("{config:?}");
         for secret in [key_text, "b2xkLXNlY3JldC", "pa55w0rd-x", "c2VjcmV0"] {

@@ -5,6 +5,10 @@ mod cli;
 mod commands;
 mod config;
 mod keys;
+mod logging;
+mod manual;
+mod probe;
+mod reload;
 mod serve;
 mod setup;
 
@@ -16,9 +20,7 @@ use crate::cli::{Cli, Command};
 use crate::config::Config;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .target(env_logger::Target::Stderr)
-        .init();
+    logging::init();
     let cli = Cli::parse();
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
@@ -31,6 +33,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
+    // What needs no configuration and no database.
+    match &cli.command {
+        Command::Completions { shell } => return manual::completions(*shell).map(|()| true),
+        Command::Man => return manual::man_page().map(|()| true),
+        Command::Probe { address } => return probe::probe(address.as_deref()),
+        _ => {}
+    }
     let config = Config::from_env().map_err(anyhow::Error::msg)?;
     let create = match cli.command {
         Command::Serve { .. } | Command::Migrate { check: false } => setup::Create::Allowed,
@@ -73,5 +82,6 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             println!("{}", commands::login_url(&store, &keys, user, &base)?);
             Ok(true)
         }
+        Command::Completions { .. } | Command::Man | Command::Probe { .. } => Ok(true),
     }
 }

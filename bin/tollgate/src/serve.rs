@@ -1,15 +1,16 @@
-//! `tollgate serve`: bind, build the state, run until SIGTERM/SIGINT.
+//! `tollgate serve`: bind, build the state, run until SIGTERM/SIGINT; SIGHUP reloads the TLS
+//! certificate ([`crate::reload`]); the metrics listener beside it when configured.
 
 use std::net::TcpListener;
 
 use anyhow::Context as _;
 use tollgate_domain::{AccountType, DisplayName, Keyring, Keys, Principal};
 use tollgate_http::gate::GateOptions;
-use tollgate_http::{AppState, Listeners, Settings};
+use tollgate_http::{AppState, Listeners, PublicMetrics, Settings};
 use tollgate_store::{FeedOptions, Store};
 
 use crate::config::Config;
-use crate::{commands, setup};
+use crate::{commands, reload, setup};
 
 /// On an empty database: a demo Client account, its administrator, and a token holding every
 /// module of the account. Prints the token and keeps it in `<data>/demo-token.txt` (mode 0600).
@@ -96,7 +97,11 @@ pub fn serve(config: &Config, ring: Keyring, store: Store, with_demo: bool) -> a
     if with_demo {
         demo(config, &keys, &store)?;
     }
-    let tls = setup::tls(config)?;
+    let tls_files = setup::tls_files(config)?;
+    let certificates = setup::tls(&tls_files)?;
+    let tls = certificates
+        .server_config()
+        .map_err(|error| anyhow::anyhow!("TLS: {error}"))?;
     let https = TcpListener::bind(config.listen)
         .with_context(|| format!("binding TOLLGATE_LISTEN {}", config.listen))?;
     let http = config
@@ -104,6 +109,14 @@ pub fn serve(config: &Config, ring: Keyring, store: Store, with_demo: bool) -> a
         .map(|address| {
             TcpListener::bind(address)
                 .with_context(|| format!("binding TOLLGATE_HTTP_LISTEN {address}"))
+        })
+        .transpose()?;
+    let metrics = config
+        .operations
+        .metrics_listen
+        .map(|address| {
+            TcpListener::bind(address)
+                .with_context(|| format!("binding TOLLGATE_METRICS_LISTEN {address}"))
         })
         .transpose()?;
     let https_address = https.local_addr()?;
@@ -133,10 +146,39 @@ pub fn serve(config: &Config, ring: Keyring, store: Store, with_demo: bool) -> a
         .map(|n| n.get())
         .unwrap_or(2);
     actix_web::rt::System::new().block_on(async move {
-        let server = tollgate_http::serve(state, tls, Listeners { https, http }, workers)?;
+        let hangups = reload::hangups()?;
+        actix_web::rt::spawn(reload::on_hangup(hangups, certificates, tls_files));
+        let operations = match metrics {
+            Some(listener) => {
+                let address = listener.local_addr()?;
+                let server = tollgate_http::serve_operations(state.clone(), listener)?;
+                log::info!("metrics and probes on http://{address}");
+                println!("Metrics and probes on http://{address}");
+                Some((server.handle(), actix_web::rt::spawn(server)))
+            }
+            None => None,
+        };
+        let public_metrics = if operations.is_some() {
+            PublicMetrics::Dropped
+        } else {
+            PublicMetrics::Served
+        };
+        let server = tollgate_http::serve_public(
+            state,
+            tls,
+            Listeners { https, http },
+            workers,
+            public_metrics,
+        )?;
         log::info!("listening on https://{https_address}");
         println!("Tollgate is listening on https://{https_address}");
-        server.await
+        let served = server.await;
+        // The probes answer until the public listeners have stopped.
+        if let Some((handle, task)) = operations {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
+        served
     })?;
     // A clean shutdown writes what the write-behind holds.
     match gate.shutdown() {

@@ -1,13 +1,15 @@
 //! Turning the configuration into running parts: the server key, the store, the TLS
-//! configuration.
+//! certificate.
 
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use tollgate_domain::{Keyring, ServerKey};
+use tollgate_http::Certificates;
 use tollgate_store::{DatabaseUrl, PoolOptions, Store, StoreError};
 
 use crate::config::{Config, TlsSource};
@@ -115,15 +117,31 @@ pub fn store(config: &Config, keys: &Keyring, create: Create) -> anyhow::Result<
     opened.with_context(|| "opening the database".to_owned())
 }
 
-/// The TLS configuration: the operator's files, or a self-signed certificate kept in the data
-/// folder (generated on first use).
-pub fn tls(config: &Config) -> anyhow::Result<rustls::ServerConfig> {
-    let (cert, key) = match &config.tls {
-        TlsSource::Files { cert, key } => (
-            fs::read(cert)
-                .with_context(|| format!("reading TOLLGATE_TLS_CERT {}", cert.display()))?,
-            fs::read(key).with_context(|| format!("reading TOLLGATE_TLS_KEY {}", key.display()))?,
-        ),
+/// The certificate chain and key files of the HTTPS listener.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Reads both files.
+    pub fn read(&self) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
+        Ok((
+            fs::read(&self.cert).with_context(|| format!("reading {}", self.cert.display()))?,
+            fs::read(&self.key).with_context(|| format!("reading {}", self.key.display()))?,
+        ))
+    }
+}
+
+/// The TLS files: the operator's, or a self-signed certificate kept in the data folder
+/// (generated on first use).
+pub fn tls_files(config: &Config) -> anyhow::Result<TlsFiles> {
+    match &config.tls {
+        TlsSource::Files { cert, key } => Ok(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
         TlsSource::SelfSigned => {
             let cert_path = config.data_dir.join("tls").join("cert.pem");
             let key_path = config.data_dir.join("tls").join("key.pem");
@@ -147,8 +165,17 @@ pub fn tls(config: &Config) -> anyhow::Result<rustls::ServerConfig> {
                     cert_path.display()
                 );
             }
-            (fs::read(&cert_path)?, fs::read(&key_path)?)
+            Ok(TlsFiles {
+                cert: cert_path,
+                key: key_path,
+            })
         }
-    };
-    tollgate_http::tls_config(&cert, &key).map_err(|error| anyhow::anyhow!("TLS: {error}"))
+    }
+}
+
+/// The HTTPS listener's certificates, read from `files` (SIGHUP reads them again:
+/// [`crate::reload`]).
+pub fn tls(files: &TlsFiles) -> anyhow::Result<Arc<Certificates>> {
+    let (cert, key) = files.read()?;
+    Certificates::from_pem(&cert, &key).map_err(|error| anyhow::anyhow!("TLS: {error}"))
 }

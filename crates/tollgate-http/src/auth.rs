@@ -79,9 +79,7 @@ pub async fn authenticate_bearer(
         Ok(entry) => entry,
         Err(GateError::Unavailable) => return Err(ApiError::Unavailable),
         Err(GateError::Refused(reason)) => {
-            state
-                .metrics
-                .count("tollgate_authentication_failures_total", reason.as_str());
+            state.metrics.authentication_failed(reason.as_str());
             if let Some(address) = meta.ip
                 && state.gate.limiter.fail(address, std::time::Instant::now())
             {

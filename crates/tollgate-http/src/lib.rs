@@ -1,7 +1,7 @@
 //! Tollgate's HTTP layer (actix-web).
 //!
 //! - [`server`]: `serve(state, tls, listeners, workers)` — the server as a function of its
-//!   inputs — and `configure`, every route.
+//!   inputs — and `configure`, every route; `serve_operations`, the metrics listener.
 //! - [`handlers`]: one file per area (tokens, icons, modules, audit records, health).
 //! - [`auth`]: the bearer token of a request, verified through the domain's decision, as an
 //!   `Actor`.
@@ -14,7 +14,8 @@
 //!   routes to require a module.
 //! - [`web`]: the web pages and sign-in (sessions act as the user through the same handlers'
 //!   functions, so the REST API's rules and audit records apply).
-//! - [`metrics`], [`openapi`], [`state`].
+//! - [`metrics`], [`openapi`], [`state`]; [`tls`]: the HTTPS certificate, replaceable while
+//!   the server runs.
 
 pub mod auth;
 pub mod body;
@@ -30,8 +31,10 @@ pub mod require;
 pub mod rql;
 pub mod server;
 pub mod state;
+pub mod tls;
 pub mod web;
 
 pub use error::ApiError;
-pub use server::{Listeners, configure, serve, tls_config};
-pub use state::{AppState, RevealPolicy, Settings};
+pub use server::{Listeners, PublicMetrics, configure, serve, serve_operations, serve_public};
+pub use state::{AppState, RevealPolicy, Settings, StartError};
+pub use tls::{Certificates, TlsError, tls_config};

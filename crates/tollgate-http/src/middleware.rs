@@ -161,25 +161,24 @@ pub async fn trace(
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
+    let pattern = response.request().match_pattern();
+    let route = pattern.as_deref().unwrap_or(crate::metrics::UNMATCHED);
+    let duration_ms = elapsed.as_secs_f64() * 1e3;
+    // The fields again as key-values, for the JSON log format (TOLLGATE_LOG_FORMAT=json).
     log::info!(
-        "{trace_id} {method} {} {status} {:.1}ms",
-        response
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| response.request().path().chars().take(200).collect()),
-        elapsed.as_secs_f64() * 1e3
+        trace_id = trace_id.as_str(),
+        method = method.as_str(),
+        route = route,
+        status = status,
+        duration_ms = duration_ms;
+        "{trace_id} {method} {} {status} {duration_ms:.1}ms",
+        match &pattern {
+            Some(pattern) => pattern.clone(),
+            None => response.request().path().chars().take(200).collect(),
+        },
     );
     if let Some(state) = state {
-        let route = response
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| crate::metrics::UNMATCHED.to_owned());
-        state.metrics.observe(
-            &route,
-            &method,
-            response.status().as_u16(),
-            started.elapsed(),
-        );
+        state.metrics.observe(route, &method, status, elapsed);
     }
     Ok(response)
 }

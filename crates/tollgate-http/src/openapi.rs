@@ -1814,7 +1814,7 @@ fn metrics() -> Value {
         id: "metrics",
         tag: "Operations",
         summary: "Prometheus metrics",
-        description: "Request counts and durations by route, method and status, authentication failures by reason. Needs no credential.",
+        description: "Request counts and durations by route, method and status, refusals (counted, without their reasons), the gate's regime, cache and faults. Needs no credential. Not served here (404) when TOLLGATE_METRICS_LISTEN is set: that listener serves it, with refusals by reason.",
         parameters: Vec::new(),
         body: None,
         responses: vec![("200", text), ("403", response("HttpsRequired"))],

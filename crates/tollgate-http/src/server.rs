@@ -20,11 +20,24 @@ pub struct Listeners {
     pub http: Option<TcpListener>,
 }
 
+/// Whether the public listeners serve `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicMetrics {
+    /// `/metrics` on the public listeners, without refusal reasons (no metrics listener).
+    Served,
+    /// No `/metrics` there (404): the metrics listener serves it ([`serve_operations`]).
+    Dropped,
+}
+
 /// Registers every route of the REST API, health, metrics and the web pages.
 ///
 /// The gateway's routes come first: actix tries routes in order, and `/v1/authorize` is the one
 /// every request of the platform passes through.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    routes(cfg, PublicMetrics::Served);
+}
+
+fn routes(cfg: &mut web::ServiceConfig, metrics: PublicMetrics) {
     handlers::gateway::configure(cfg);
     handlers::credentials::configure(cfg);
     handlers::tokens::configure(cfg);
@@ -33,23 +46,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     handlers::modules::configure(cfg);
     handlers::audit::configure(cfg);
     handlers::health::configure(cfg);
+    if metrics == PublicMetrics::Served {
+        handlers::health::configure_public_metrics(cfg);
+    }
     crate::web::configure(cfg);
 }
 
-/// Builds the server. Await the returned `Server` to run it; it stops gracefully on SIGTERM and
-/// SIGINT (or through its handle).
+/// Builds the server, `/metrics` served on the public listeners. Await the returned `Server`
+/// to run it; it stops gracefully on SIGTERM and SIGINT (or through its handle).
 pub fn serve(
     state: AppState,
     tls: rustls::ServerConfig,
     listeners: Listeners,
     workers: usize,
 ) -> std::io::Result<Server> {
+    serve_public(state, tls, listeners, workers, PublicMetrics::Served)
+}
+
+/// As [`serve`], with or without `/metrics` on the public listeners.
+pub fn serve_public(
+    state: AppState,
+    tls: rustls::ServerConfig,
+    listeners: Listeners,
+    workers: usize,
+    metrics: PublicMetrics,
+) -> std::io::Result<Server> {
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(from_fn(trace))
-            .configure(configure)
+            .configure(|cfg| routes(cfg, metrics))
             .default_service(web::to(not_found))
     })
     .on_connect(|connection, extensions| {
@@ -70,24 +97,20 @@ pub fn serve(
     Ok(server.run())
 }
 
-/// A rustls server configuration for a certificate chain and key in PEM (with the ring provider,
-/// the only one compiled in).
-pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<rustls::ServerConfig, String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|error| format!("the certificate is not valid PEM: {error}"))?;
-    if certs.is_empty() {
-        return Err("the certificate file holds no certificate".into());
-    }
-    let key = PrivateKeyDer::from_pem_slice(key_pem)
-        .map_err(|error| format!("the key is not a valid PEM private key: {error}"))?;
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|error| format!("the certificate and key do not fit together: {error}"))
+/// The metrics listener (`TOLLGATE_METRICS_LISTEN`): plain HTTP, `/metrics` with refusal
+/// reasons, `/healthz` and `/readyz`, nothing else (404). One worker; it does not watch for
+/// signals — stop it through its handle when the public server has stopped.
+pub fn serve_operations(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(handlers::health::configure_operations)
+            .default_service(web::to(not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?;
+    Ok(server.run())
 }

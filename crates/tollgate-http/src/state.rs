@@ -70,6 +70,17 @@ impl Default for Settings {
     }
 }
 
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The gate could not read the database.
+    #[error(transparent)]
+    Store(#[from] tollgate_store::StoreError),
+    /// The metrics could not be registered.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+}
+
 /// The application state (one per server, shared by every worker).
 #[derive(Clone)]
 pub struct AppState {
@@ -105,7 +116,7 @@ impl AppState {
         store: Store,
         keys: impl Into<Keyring>,
         settings: Settings,
-    ) -> Result<Self, tollgate_store::StoreError> {
+    ) -> Result<Self, StartError> {
         Self::with_gate_options(store, keys, settings, GateOptions::default())
     }
 
@@ -116,7 +127,8 @@ impl AppState {
         keys: impl Into<Keyring>,
         settings: Settings,
         options: GateOptions,
-    ) -> Result<Self, tollgate_store::StoreError> {
+    ) -> Result<Self, StartError> {
+        let metrics = Arc::new(Metrics::new()?);
         let keys = Arc::new(keys.into().with_retirements(&store.key_retirements()?));
         let gate = Gate::start(store.clone(), Arc::clone(&keys), options)?;
         let leaks = crate::leaks::LeakQueue::start(store.clone(), &gate).map_err(|error| {
@@ -130,7 +142,7 @@ impl AppState {
             store,
             keys,
             settings: Arc::new(settings),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             gate,
         })
     }

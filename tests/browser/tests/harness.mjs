@@ -7,9 +7,11 @@ import { join, resolve } from "node:path";
 import { createServer } from "node:net";
 import https from "node:https";
 import zlib from "node:zlib";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
-export const root = resolve(import.meta.dirname, "..", "..", "..");
+// (import.meta.dirname is Node.js 20.11 and later; Debian 12 ships Node.js 18.)
+export const root = resolve(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "..");
 export const artifacts = join(root, "artifacts", "browser");
 const binary = process.env.TOLLGATE_BIN || join(root, "target", "debug", "tollgate");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -138,6 +140,16 @@ export async function fitsWidth(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
 }
 
+/** CRC-32 (ISO-HDLC, as PNG chunks use); zlib.crc32 is Node.js 20.15 and later. */
+function crc32(bytes) {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 /** A valid 64×64 PNG: a blue square with a lighter diagonal band. */
 export const PNG = (() => {
   const size = 64;
@@ -155,7 +167,7 @@ export const PNG = (() => {
     length.writeUInt32BE(data.length);
     const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
     const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
+    crc.writeUInt32BE(crc32(body));
     return Buffer.concat([length, body, crc]);
   };
   const header = Buffer.alloc(13);

@@ -109,16 +109,12 @@ async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpR
     let entry = match decision {
         Ok(entry) => entry,
         Err(GateError::Refused(reason)) => {
-            state
-                .metrics
-                .count("tollgate_authorize_refusals_total", reason.as_str());
+            state.metrics.authorize_refused(reason.as_str());
             return refusal(reason, &meta);
         }
         // Fail closed, with a status the gateway understands.
         Err(GateError::Unavailable) => {
-            state
-                .metrics
-                .count("tollgate_authorize_refusals_total", "unavailable");
+            state.metrics.authorize_refused("unavailable");
             return refusal(RefusalReason::UnknownToken, &meta);
         }
     };
@@ -128,9 +124,7 @@ async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpR
         .ok_or(RefusalReason::BadPath)
         .and_then(|path| authz::authorize_path(&entry.view, &path, &catalog).map(|_| ()));
     if let Err(reason) = decision {
-        state
-            .metrics
-            .count("tollgate_authorize_refusals_total", reason.as_str());
+        state.metrics.authorize_refused(reason.as_str());
         return refusal(reason, &meta);
     }
     let mut response = HttpResponse::Ok();

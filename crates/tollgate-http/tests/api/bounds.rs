@@ -68,9 +68,9 @@ fn metric_series_stay_bounded_whatever_clients_send() -> TestResult {
             ensure!(!labels.contains(leak), "{leak} is a label:\n{labels}");
         }
         for expected in [
-            "route=\"(unmatched)\",method=\"other\"",
-            "route=\"/public/v1/accounts/api-tokens\",method=\"other\"",
-            "route=\"/v1/authorize/{path:.*}\",method=\"GET\"",
+            "method=\"other\",route=\"(unmatched)\"",
+            "method=\"other\",route=\"/public/v1/accounts/api-tokens\"",
+            "method=\"GET\",route=\"/v1/authorize/{path:.*}\"",
         ] {
             ensure!(labels.contains(expected), "no {expected}:\n{labels}");
         }

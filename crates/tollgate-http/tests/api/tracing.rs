@@ -170,7 +170,7 @@ fn metrics_count_requests_by_route_and_status() -> TestResult {
             metric(
                 &text,
                 &format!(
-                    "tollgate_http_requests_total{{route=\"{route}\",method=\"GET\",status=\"{status}\"}}"
+                    "tollgate_http_requests_total{{method=\"GET\",route=\"{route}\",status=\"{status}\"}}"
                 ),
             )
         };
