@@ -231,6 +231,15 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn create(dir: &Path, env: &[(&str, String)]) -> R<Tokens> {
+        // Only `serve` and `migrate` create a database; the other commands refuse without one.
+        let migrated = command(dir, env, &["migrate"]).output()?;
+        if !migrated.status.success() {
+            return Err(format!(
+                "tollgate migrate failed: {}",
+                String::from_utf8_lossy(&migrated.stderr)
+            )
+            .into());
+        }
         let account = cli_json(
             dir,
             env,
