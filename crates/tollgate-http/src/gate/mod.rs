@@ -296,6 +296,11 @@ impl Gate {
         }
     }
 
+    /// Rows the store refused because they do not match their row MAC (for metrics).
+    pub fn row_integrity_failures(&self) -> u64 {
+        self.store.integrity_failures()
+    }
+
     /// What the feed has proven (for metrics).
     pub fn feed_state(&self) -> Option<&Arc<FeedState>> {
         self.proof.get()

@@ -44,6 +44,8 @@ pub struct GateSample {
     pub cached_tokens: u64,
     /// Uses and failures waiting to be written.
     pub pending_writes: u64,
+    /// Rows refused because they do not match their row MAC.
+    pub row_integrity_failures: u64,
 }
 
 impl GateSample {
@@ -68,6 +70,7 @@ impl GateSample {
             stale_fills: stats.stale_fills.load(Relaxed),
             cached_tokens: u64::try_from(gate.cached()).unwrap_or(u64::MAX),
             pending_writes: u64::try_from(gate.writes.pending()).unwrap_or(u64::MAX),
+            row_integrity_failures: gate.row_integrity_failures(),
         }
     }
 }
@@ -105,7 +108,12 @@ const GAUGES: [(&str, &str, Field); 4] = [
     ),
 ];
 
-const COUNTERS: [(&str, &str, Field); 10] = [
+const COUNTERS: [(&str, &str, Field); 11] = [
+    (
+        "tollgate_row_integrity_failures_total",
+        "Rows refused because they do not match their row MAC (changed outside Tollgate).",
+        |s| s.row_integrity_failures,
+    ),
     (
         "tollgate_gate_unconfirmed_decisions_total",
         "Decisions made on cached entries not confirmed within the feed's deadline.",
