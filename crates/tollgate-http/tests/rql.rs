@@ -691,7 +691,7 @@ fn errors_name_the_problem() -> TestResult {
         check_error::<TokenField>("null()", "null() is a value, not an expression"),
         check_error::<TokenField>(
             "eq(status,Bogus)",
-            "invalid value for 'status': expected one of Active, Disabled, Deleted in eq(status,Bogus)",
+            "invalid value for 'status': expected one of Active, Disabled, Deleted, Expired in eq(status,Bogus)",
         ),
         check_error::<TokenField>("status=active", "invalid value for 'status'"),
         check_error::<TokenField>(
@@ -859,7 +859,7 @@ fn messages_are_exact_where_documented() -> TestResult {
         (
             "eq(secret,1)",
             "unknown field 'secret' in eq(secret,1); fields are id, name, description, status, \
-             account.id, modules.id, lastAccessAt, audit.created.at, audit.created.by.id",
+             account.id, modules.id, lastAccessAt, audit.created.at, audit.created.by.id, expiresAt",
         ),
         (
             "and(eq(status,Active)",
