@@ -6,6 +6,8 @@
 # Installs what is missing when this runs as root (apt-get, without starting the packages'
 # services); otherwise says what to install. Prints nothing when everything is there.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 
 # Keep in step with TRAEFIK_VERSION in bin/tollgate/tests/gateways/tools.rs.
 TRAEFIK_VERSION=3.7.15
@@ -18,24 +20,7 @@ command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "gateway tests: installing ${missing[*]}"
-    # Debian's postinst scripts start nginx (on port 80) and Caddy as services; the tests run
-    # their own. A policy-rc.d that answers 101 tells invoke-rc.d not to start anything.
-    own_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-      chmod 755 /usr/sbin/policy-rc.d
-      own_policy=1
-    fi
-    trap 'if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
-    # Where systemd does run, make sure the packages' services are not left holding ports.
-    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-      for service in "${missing[@]}"; do
-        systemctl disable --now "$service" >/dev/null 2>&1 || true
-      done
-    fi
+    apt_install_quietly "${missing[@]}"
   else
     echo "gateway tests need: ${missing[*]} (Debian: sudo apt-get install --no-install-recommends ${missing[*]})" >&2
     exit 1

