@@ -52,6 +52,10 @@ fn process(store: &Store, gate: &Weak<Gate>, report: &str) {
                 for id in &outcome.changed {
                     gate.invalidate(*id);
                 }
+                let changed = u64::try_from(outcome.changed.len()).unwrap_or(u64::MAX);
+                gate.stats
+                    .reported_leaked
+                    .fetch_add(changed, std::sync::atomic::Ordering::Relaxed);
             }
             if !outcome.changed.is_empty() {
                 log::warn!(

@@ -2,7 +2,7 @@
 // switch in the wizard and the Edit dialog, the account policy's refusal next to the field,
 // the expiry in the list and on the details page ("expires in N days", the Expired badge),
 // Rotate with a grace period and the new value shown once, and the list page's banner for
-// soon-expiring tokens and retired values presented (SPEC §9) — at 1280 and 390 px, with and
+// soon-expiring tokens, retired values presented and leaked values reported (SPEC §9) — at 1280 and 390 px, with and
 // without the script.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -323,6 +323,36 @@ describe("tokens that end", () => {
     await page.locator("tbody tr", { hasText: "a value retired by a rotation was presented" }).first().waitFor();
     await page.goto(`${t.base}${TOKENS}`);
     await shot("list-banner-retired-1280");
+  });
+
+  it("names a token whose value was reported leaked in the banner, and its page says so", async () => {
+    const leaked = t.cli(["tokens", "create", "--account", account.id, "--name", "Leaky robot", "--modules", "billing", "--json"]);
+    const report = await request(t.base, "/v1/credentials/revoke", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ credentials: [leaked.token, "idt:TKN-0000-0000:not-a-token-of-ours"] }),
+    });
+    assert.equal(report.status, 202, report.body);
+    // Reports are processed off the request path, from a bounded queue.
+    const deadline = Date.now() + 20_000;
+    const compromised = page.locator('#trouble [data-trouble="compromised"]');
+    for (;;) {
+      await page.goto(`${t.base}${TOKENS}`);
+      if ((await compromised.count()) && (await compromised.textContent()).includes("Leaky robot")) break;
+      assert.ok(Date.now() < deadline, "no leaked-token warning within 20 s");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const text = await compromised.textContent();
+    assert.ok(text.includes(leaked.id), text);
+    assert.ok(!text.includes("Forever robot"), text);
+    assert.equal(await authorize(leaked.token), 401, "a reported value is refused");
+    await compromised.getByRole("link", { name: "Leaky robot" }).click();
+    await page.getByRole("heading", { name: "Leaky robot", level: 1 }).waitFor();
+    await page.getByText("A value of this API token was reported leaked, so it was disabled.").waitFor();
+    await page.getByRole("link", { name: "Audit trail" }).last().click();
+    await page.locator("tbody tr", { hasText: "was reported leaked; the token was disabled" }).first().waitFor();
+    await page.goto(`${t.base}${TOKENS}`);
+    await shot("list-banner-leaked-1280");
   });
 
   it("works at 390 px wide", async () => {

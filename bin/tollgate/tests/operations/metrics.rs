@@ -25,6 +25,9 @@ const GATE_FAMILIES: &[&str] = &[
     "tollgate_gate_cached_tokens",
     "tollgate_gate_ready",
     "tollgate_gate_pending_writes",
+    "tollgate_tokens_expiring_soon",
+    "tollgate_retired_values_presented_total",
+    "tollgate_tokens_reported_leaked_total",
 ];
 
 /// What a refused token's reason is called in the operators' exposition.

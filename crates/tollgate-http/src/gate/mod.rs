@@ -99,7 +99,16 @@ pub struct GateStats {
     pub breaker_refusals: AtomicU64,
     /// Fills that failed (each opened the breaker).
     pub fill_failures: AtomicU64,
+    /// Values retired by a rotation presented here.
+    pub retired_values: AtomicU64,
+    /// Tokens disabled, or their grace value ended, by leak reports processed here.
+    pub reported_leaked: AtomicU64,
+    /// Active tokens expiring within [`EXPIRING_SOON`], as of the last expiry sweep.
+    pub expiring_soon: AtomicU64,
 }
+
+/// How far ahead a token counts as expiring soon (SPEC §9 "Owners see trouble").
+pub const EXPIRING_SOON: time::Duration = time::Duration::days(7);
 
 /// The gate. Cheap to share (`Arc<Gate>`).
 pub struct Gate {
@@ -251,7 +260,8 @@ impl Gate {
 
     /// Writes the `expired` record of every token whose `expiresAt` has passed and has none
     /// for that instant yet (once, whatever the instances and restarts); returns how many this
-    /// call wrote. Off the request path.
+    /// call wrote. Then counts the Active tokens expiring within [`EXPIRING_SOON`] for
+    /// `/metrics`. Off the request path.
     pub fn sweep_expired(&self) -> Result<usize, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut written = 0;
@@ -260,6 +270,8 @@ impl Gate {
                 written += 1;
             }
         }
+        let soon = self.store.count_expiring(now, now + EXPIRING_SOON)?;
+        self.stats.expiring_soon.store(soon, Ordering::Relaxed);
         Ok(written)
     }
 
@@ -523,6 +535,9 @@ impl Gate {
             }
             Err(reason) => {
                 if let RefusalReason::Failed(failure) = reason {
+                    if failure == tollgate_domain::FailureReason::RetiredValue {
+                        self.stats.retired_values.fetch_add(1, Ordering::Relaxed);
+                    }
                     self.writes
                         .record_failure(presented.id(), failure, request(), now);
                 }

@@ -46,6 +46,12 @@ pub struct GateSample {
     pub pending_writes: u64,
     /// Rows refused because they do not match their row MAC.
     pub row_integrity_failures: u64,
+    /// Values retired by a rotation presented here.
+    pub retired_values: u64,
+    /// Tokens disabled (or their grace value ended) by leak reports processed here.
+    pub reported_leaked: u64,
+    /// Active tokens expiring within 7 days, as of the last expiry sweep.
+    pub expiring_soon: u64,
 }
 
 impl GateSample {
@@ -71,6 +77,9 @@ impl GateSample {
             cached_tokens: u64::try_from(gate.cached()).unwrap_or(u64::MAX),
             pending_writes: u64::try_from(gate.writes.pending()).unwrap_or(u64::MAX),
             row_integrity_failures: gate.row_integrity_failures(),
+            retired_values: stats.retired_values.load(Relaxed),
+            reported_leaked: stats.reported_leaked.load(Relaxed),
+            expiring_soon: stats.expiring_soon.load(Relaxed),
         }
     }
 }
@@ -85,7 +94,7 @@ pub(super) struct GateFamilies {
 /// The sample field a family shows.
 type Field = fn(&GateSample) -> u64;
 
-const GAUGES: [(&str, &str, Field); 4] = [
+const GAUGES: [(&str, &str, Field); 5] = [
     (
         "tollgate_gate_regime",
         "The fault regime: 1 feed healthy, 2 feed lost (polling the change log), 3 database unreachable.",
@@ -106,9 +115,24 @@ const GAUGES: [(&str, &str, Field); 4] = [
         "Last-access times and failure records waiting in the write-behind.",
         |s| s.pending_writes,
     ),
+    (
+        "tollgate_tokens_expiring_soon",
+        "Active tokens (every account) expiring within 7 days, as of the last expiry sweep.",
+        |s| s.expiring_soon,
+    ),
 ];
 
-const COUNTERS: [(&str, &str, Field); 11] = [
+const COUNTERS: [(&str, &str, Field); 13] = [
+    (
+        "tollgate_retired_values_presented_total",
+        "Values retired by a rotation that were presented (and refused).",
+        |s| s.retired_values,
+    ),
+    (
+        "tollgate_tokens_reported_leaked_total",
+        "Tokens disabled, or their grace value ended, by leaked-value reports processed here.",
+        |s| s.reported_leaked,
+    ),
     (
         "tollgate_row_integrity_failures_total",
         "Rows refused because they do not match their row MAC (changed outside Tollgate).",

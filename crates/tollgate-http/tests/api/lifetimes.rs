@@ -26,6 +26,16 @@ fn authorize(s: &Server, value: &str) -> R<u16> {
     Ok(reply.status)
 }
 
+/// The value of an unlabelled family in the public `/metrics`.
+fn metric(s: &Server, name: &str) -> R<u64> {
+    let text = s.call(Method::GET, "/metrics", None, Body::None)?.text();
+    let line = text
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .ok_or_else(|| format!("no {name} in {text}"))?;
+    Ok(line.trim().parse()?)
+}
+
 fn create_with(s: &Server, by: &Tok, body: Value) -> R<Reply> {
     s.post(by, TOKENS, body)
 }
@@ -215,10 +225,15 @@ fn rotation_keeps_the_old_value_for_the_grace_only() -> TestResult {
             200,
             "the old value during the grace"
         );
+        // The expiry sweep counts it among the tokens expiring within 7 days.
+        s.gate.sweep_expired()?;
+        ensure_eq!(metric(s, "tollgate_tokens_expiring_soon")?, 1);
+        ensure_eq!(metric(s, "tollgate_retired_values_presented_total")?, 0);
         wait_for("the grace to end", || {
             Ok((authorize(s, &robot.value)? == 401).then_some(()))
         })?;
         ensure_eq!(authorize(s, &new)?, 200);
+        ensure_eq!(metric(s, "tollgate_retired_values_presented_total")?, 1);
         // The reveal shows the new value; the use of the retired one is on record.
         let revealed = s
             .get(&admin, &format!("{}?select=+token", token_path(&robot.id)))
@@ -350,6 +365,7 @@ fn leaked_values_disable_their_tokens() -> TestResult {
             Ok((authorize(s, &rotated.value)? == 401).then_some(()))
         })?;
         ensure_eq!(authorize(s, &rotated_new)?, 200);
+        ensure_eq!(metric(s, "tollgate_tokens_reported_leaked_total")?, 2);
         // The wrong secret changed nothing.
         ensure_eq!(authorize(s, &bystander.value)?, 200);
         let records = s

@@ -533,6 +533,22 @@ impl Store {
         ids.iter().map(|id| parse_id(id)).collect()
     }
 
+    /// How many Active tokens expire after `now` and at or before `by` (every account).
+    pub fn count_expiring(
+        &self,
+        now: OffsetDateTime,
+        by: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.request_conn()?;
+        let count: i64 = tokens::table
+            .filter(tokens::status.eq(TokenStatus::Active.as_str()))
+            .filter(tokens::expires_at.gt(to_db(now)))
+            .filter(tokens::expires_at.le(to_db(by)))
+            .count()
+            .get_result(&mut conn)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Writes the `expired` record of `id` for its current expiry instant, once: an instance
     /// that finds it already written (by another instance, or before a restart) writes
     /// nothing. No revision is raised. Returns whether this call wrote it.
