@@ -87,7 +87,7 @@ fence:
 # the REST API over HTTPS on both backends, and the gate under load (wrk against /v1/authorize,
 # RequireModule's cost, revocation latency, cache memory; see docs/BENCHMARKS.md).
 bench:
-    cargo bench -p tollgate-domain --bench decision
+    cargo bench -p tollgate-gate --bench decision
     cargo bench -p tollgate-store --bench scale
     cargo bench -p tollgate --bench api
     cargo bench -p tollgate --bench gate

@@ -41,8 +41,8 @@ use tollgate_domain::{
     AccountType, DisplayName, Keys, ModuleId, ModuleSet, NewToken, Principal, ServerKey,
     TokenDescription, TokenId, TokenName, TokenStatus, TokenValue,
 };
-use tollgate_http::gate::{Gate, GateOptions, IdSet};
-use tollgate_http::require::RequireModule;
+use tollgate_gate::middleware::RequireModule;
+use tollgate_gate::{Gate, GateOptions, IdSet, InMemory, Target};
 use tollgate_http::{AppState, Listeners, Settings};
 use tollgate_store::testing::TestDatabase;
 use tollgate_store::{Context, NewSecret, PoolOptions, Store, StoreError};
@@ -742,31 +742,23 @@ fn middleware_cost(gate: &Arc<Gate>, value: &TokenValue) -> Result<(f64, f64), E
         let mut parts = Vec::new();
         let started = Instant::now();
         for _ in 0..count {
-            let (_, entry) = gate
-                .lookup(Some(authorization))
-                .map_err(|r| format!("lookup refused: {}", r.as_str()))?;
-            std::hint::black_box(entry);
+            let decided = gate.decide_in_memory(
+                Ok(Some(authorization)),
+                Target::Module("billing"),
+                &RequestInfo::default,
+            );
+            if !matches!(decided, InMemory::Decided(Ok(_))) {
+                return Err("the decision refused a cached token".into());
+            }
         }
         parts.push((
-            "Gate::lookup (parse, cache read)",
-            started.elapsed().as_nanos() as f64 / count as f64,
-        ));
-        let (_, entry) = gate
-            .lookup(Some(authorization))
-            .map_err(|r| format!("lookup refused: {}", r.as_str()))?;
-        let started = Instant::now();
-        for _ in 0..count {
-            gate.verify(authorization, entry.as_ref(), RequestInfo::default)
-                .map_err(|r| format!("verify refused: {}", r.as_str()))?;
-        }
-        parts.push((
-            "Gate::verify (parse, HMAC, decision, use)",
+            "Gate::decide_in_memory (parse, cache read, HMAC, grant, use)",
             started.elapsed().as_nanos() as f64 / count as f64,
         ));
         let started = Instant::now();
         for _ in 0..count {
             std::hint::black_box(
-                tollgate_http::require::check(&gate, Some(authorization), "billing")
+                tollgate_gate::middleware::check(&gate, Ok(Some(authorization)), "billing")
                     .await
                     .map_err(|e| format!("check refused: {e}"))?,
             );
@@ -886,19 +878,22 @@ fn full_app_cost(
 // ---------------------------------------------------------------------------------------------
 // 3. Revocation latency between two instances
 
-/// B's decision for a bearer header, as `Gate::authenticate` makes it (fill on a miss).
+/// B's decision for a bearer header, as `Gate::decide` makes it (fill on a miss).
 fn accepts(gate: &Gate, authorization: &str) -> Result<bool, Error> {
-    let (id, entry) = match gate.lookup(Some(authorization)) {
-        Ok(found) => found,
-        Err(_) => return Ok(false),
+    let decide = || {
+        gate.decide_in_memory(
+            Ok(Some(authorization)),
+            Target::Caller,
+            &RequestInfo::default,
+        )
     };
-    let entry = match entry {
-        Some(entry) => Some(entry),
-        None => gate.fill(id)?,
-    };
-    Ok(gate
-        .verify(authorization, entry.as_ref(), RequestInfo::default)
-        .is_ok())
+    match decide() {
+        InMemory::Decided(decision) => Ok(decision.is_ok()),
+        InMemory::Fill(presented) => {
+            gate.fill(presented.id())?;
+            Ok(matches!(decide(), InMemory::Decided(Ok(_))))
+        }
+    }
 }
 
 /// Runs B's decision in a tight loop until it answers `want`; the time it took.
@@ -1194,7 +1189,7 @@ fn report_memory(m: &Memory) -> f64 {
     println!(
         "  per cached token: {per_token:.0} bytes (VmRSS), {per_token_anon:.0} bytes (RssAnon); \
          size_of::<Entry>() = {} bytes before its heap parts",
-        std::mem::size_of::<tollgate_http::gate::Entry>()
+        std::mem::size_of::<tollgate_gate::Entry>()
     );
     for (n, outcome) in &m.flushes {
         match outcome {

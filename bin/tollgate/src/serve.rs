@@ -5,7 +5,7 @@ use std::net::TcpListener;
 
 use anyhow::Context as _;
 use tollgate_domain::{AccountType, DisplayName, Keyring, Keys, Principal};
-use tollgate_http::gate::GateOptions;
+use tollgate_gate::GateOptions;
 use tollgate_http::{AppState, Listeners, PublicMetrics, Settings};
 use tollgate_store::{FeedOptions, Store};
 

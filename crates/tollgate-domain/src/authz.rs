@@ -462,30 +462,86 @@ pub fn authorize_path<'v>(
     })
 }
 
-/// The whole decision for one request to the platform: transport, then credential, then path.
+/// Does an authenticated token hold the module with this code (available to its account's
+/// type)? What a service that guards its own routes asks (the gate's middleware).
+pub fn authorize_module<'v>(
+    token: &'v TokenView,
+    code: &str,
+    catalog: &'v Catalog,
+) -> Result<Grant<'v>, RefusalReason> {
+    let module = catalog
+        .by_code(code)
+        .ok_or(RefusalReason::ModuleNotInScope)?;
+    if !module.account_types.contains(token.account_type) {
+        return Err(RefusalReason::AccountTypeNotAllowed);
+    }
+    if !token.modules.contains(module.id) {
+        return Err(RefusalReason::ModuleNotInScope);
+    }
+    Ok(Grant {
+        token,
+        module: Some(module),
+    })
+}
+
+/// What a request asks of a decision, besides a valid credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// Nothing more: who is calling (the REST API; introspection's `active`).
+    Caller,
+    /// A module, by code (a service guarding its own routes).
+    Module(&'a str),
+    /// A request to the platform, by its path (`None`: the gateway sent no usable path, which
+    /// is refused with 403 after authentication).
+    Path(Option<&'a str>),
+}
+
+/// The decision for one parsed credential: [`authenticate`] it against the stored view of the
+/// token it names (`view`: from the caller's cache), then grant the [`Target`]. The gate runs
+/// this for every request it decides, whichever the route.
 ///
-/// `lookup` returns the stored view of a token id (from the caller's cache); it is called only
-/// for well-formed values. `path` is `None` when the request did not say which path it is for
-/// (a missing forwarded header), which is refused with 403 after authentication.
-pub fn authorize<'v>(
-    transport: Transport,
-    authorization: Option<&str>,
-    path: Option<&str>,
-    lookup: impl FnOnce(TokenId) -> Option<&'v TokenView>,
+/// ```
+/// use tollgate_domain::authz::{self, RefusalReason, Target};
+/// use tollgate_domain::{Catalog, PresentedToken, ServerKey, TokenId, TokenValue};
+///
+/// let keys = ServerKey::from_bytes(vec![7; 32]).map_err(|_| "key")?.derive();
+/// let id = TokenId::from_number(1).ok_or("id")?;
+/// let value = TokenValue::generate(id, &mut rand::thread_rng());
+/// let presented = PresentedToken::parse(value.expose_secret()).map_err(|_| "value")?;
+/// // No stored view for the id: refused like any unknown token.
+/// let refused = authz::decide(
+///     &presented,
+///     None,
+///     Target::Path(Some("/public/v1/billing/invoices")),
+///     &keys.hash,
+///     &Catalog::default_catalog(),
+///     time::OffsetDateTime::now_utc(),
+/// );
+/// assert_eq!(refused.err(), Some(RefusalReason::UnknownToken));
+/// # Ok::<(), &'static str>(())
+/// ```
+pub fn decide<'v>(
+    presented: &PresentedToken<'_>,
+    view: Option<&'v TokenView>,
+    target: Target<'_>,
     key: &impl HashVerifier,
     catalog: &'v Catalog,
     now: OffsetDateTime,
 ) -> Result<Grant<'v>, RefusalReason> {
-    if transport == Transport::Http {
-        return Err(RefusalReason::InsecureTransport);
+    let token = authenticate(presented, view, key, now)?;
+    match target {
+        Target::Caller => Ok(Grant {
+            token,
+            module: None,
+        }),
+        Target::Module(code) => authorize_module(token, code, catalog),
+        Target::Path(path) => {
+            let path = path
+                .and_then(|path| RequestPath::parse(path).ok())
+                .ok_or(RefusalReason::BadPath)?;
+            authorize_path(token, &path, catalog)
+        }
     }
-    let header = authorization.ok_or(RefusalReason::MissingCredential)?;
-    let presented = PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
-    let token = authenticate(&presented, lookup(presented.id()), key, now)?;
-    let path = path
-        .and_then(|path| RequestPath::parse(path).ok())
-        .ok_or(RefusalReason::BadPath)?;
-    authorize_path(token, &path, catalog)
 }
 
 #[cfg(test)]
@@ -666,11 +722,17 @@ mod tests {
         header: Option<&str>,
         path: Option<&str>,
     ) -> Result<Option<String>, RefusalReason> {
-        authorize(
-            transport,
-            header,
-            path,
-            |id| (id == view.id).then_some(view),
+        // As the gate does: the transport, the credential header, then the decision.
+        if transport == Transport::Http {
+            return Err(RefusalReason::InsecureTransport);
+        }
+        let header = header.ok_or(RefusalReason::MissingCredential)?;
+        let presented =
+            PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
+        super::decide(
+            &presented,
+            (presented.id() == view.id).then_some(view),
+            Target::Path(path),
             &fixture.keys.hash,
             &fixture.catalog,
             NOW,

@@ -5,16 +5,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, web};
 use time::OffsetDateTime;
 use tollgate_audit::AccountRef;
-use tollgate_domain::authz::{self, RefusalReason};
+use tollgate_domain::authz::{RefusalReason, Target};
 use tollgate_domain::{Actor, Catalog, PresentedToken, TokenValue};
+use tollgate_gate::GateError;
+pub use tollgate_gate::middleware::authorization_header;
 use tollgate_store::Context;
 
 use crate::error::ApiError;
-use crate::gate::GateError;
 use crate::middleware::RequestMeta;
 use crate::state::AppState;
 
@@ -47,17 +47,7 @@ impl Caller {
     }
 }
 
-/// The request's `Authorization` header: none, or exactly one that is text (see
-/// [`authz::credential_header`]; two are refused with 401 everywhere).
-pub fn authorization_header(headers: &HeaderMap) -> Result<Option<&str>, RefusalReason> {
-    let lines: Vec<&[u8]> = headers
-        .get_all(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes)
-        .collect();
-    authz::credential_header(&lines)
-}
-
-/// Authenticates a bearer value through the gate (cache, id set, domain decision). Every
+/// Authenticates a bearer value through the gate's one decision ([`tollgate_gate::Gate::decide`]). Every
 /// failure is the same `Unauthenticated`, or 429 once the client's address is over the failure
 /// threshold, or 503 when a cache fill cannot reach the database.
 pub async fn authenticate_bearer(
@@ -65,15 +55,10 @@ pub async fn authenticate_bearer(
     header: Result<Option<&str>, RefusalReason>,
     meta: &RequestMeta,
 ) -> Result<(Actor, TokenValue, std::sync::Arc<Catalog>), ApiError> {
-    let decision = match header {
-        Ok(header) => {
-            state
-                .gate
-                .authenticate(header, || meta.request_info())
-                .await
-        }
-        Err(reason) => Err(GateError::Refused(reason)),
-    };
+    let decision = state
+        .gate
+        .decide(header, Target::Caller, &|| meta.request_info())
+        .await;
     let header_value = header.ok().flatten();
     let entry = match decision {
         Ok(entry) => entry,

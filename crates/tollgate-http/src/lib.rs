@@ -7,11 +7,11 @@
 //!   `Actor`.
 //! - [`rql`]: list query strings (RQL filter, `select`, `order`, `limit`, `offset`).
 //! - [`dto`], [`body`]: the JSON shapes and body reading (413, 415, 400).
-//! - [`error`]: the one error → HTTP mapping (problem details).
+//! - [`error`]: the one error → HTTP mapping (problem details), which lives with the gate's
+//!   middleware ([`tollgate_gate::problem`]) so that both answer alike.
 //! - [`middleware`]: trace ids, request metadata, HTTPS enforcement, metrics, problem bodies.
-//! - [`gate`]: request authorization at speed — token cache, exact id set, change feed,
-//!   write-behind, failure limiter; [`require`]: the middleware any actix app can wrap around its
-//!   routes to require a module.
+//! - The gate (request authorization at speed, and the `RequireModule` middleware) is its own
+//!   crate, `tollgate-gate`; the routes here call its one decision.
 //! - [`web`]: the web pages and sign-in (sessions act as the user through the same handlers'
 //!   functions, so the REST API's rules and audit records apply).
 //! - [`metrics`], [`openapi`], [`state`]; [`tls`]: the HTTPS certificate, replaceable while
@@ -21,13 +21,10 @@ pub mod auth;
 pub mod body;
 pub mod dto;
 pub mod error;
-pub mod gate;
 pub mod handlers;
-pub mod leaks;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
-pub mod require;
 pub mod rql;
 pub mod server;
 pub mod state;

@@ -9,10 +9,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
-use rand::RngCore;
 use tollgate_audit::RequestInfo;
 use tollgate_domain::authz::Transport;
 use tollgate_domain::client_address;
+pub use tollgate_gate::problem::new_trace_id;
 
 use crate::error::ApiError;
 use crate::state::{AppState, Settings};
@@ -58,33 +58,6 @@ impl RequestMeta {
 /// Marks a connection accepted on the plain HTTP listener.
 #[derive(Debug, Clone, Copy)]
 pub struct PlainConnection;
-
-fn is_hex(text: &str, len: usize) -> bool {
-    text.len() == len
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-}
-
-/// A valid incoming `traceparent` is kept; otherwise a new trace id is made.
-pub fn new_trace_id(traceparent: Option<&str>) -> String {
-    if let Some(parent) = traceparent {
-        let parts: Vec<&str> = parent.trim().split('-').collect();
-        if let [version, trace, span, flags] = parts.as_slice()
-            && is_hex(version, 2)
-            && *version != "ff"
-            && is_hex(trace, 32)
-            && trace.bytes().any(|b| b != b'0')
-            && is_hex(span, 16)
-            && is_hex(flags, 2)
-        {
-            return format!("{version}-{trace}-{span}-{flags}");
-        }
-    }
-    let trace = ulid::Ulid::new().0;
-    let span = rand::thread_rng().next_u64();
-    format!("00-{trace:032x}-{span:016x}-00")
-}
 
 /// The client's address (SPEC §4 "Client address"): the rules are the domain's.
 fn client_ip(req: &ServiceRequest, settings: &Settings) -> Option<IpAddr> {

@@ -8,8 +8,8 @@ use ipnet::IpNet;
 use tollgate_domain::{ForwardedHeader, Keyring};
 use tollgate_store::Store;
 
-use crate::gate::{Gate, GateOptions};
 use crate::metrics::Metrics;
+use tollgate_gate::{Gate, GateOptions};
 
 /// Whether a token's value can be shown again (`TOLLGATE_REVEAL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,9 +96,9 @@ pub struct AppState {
     /// The request-authorization gate (token cache, id set, write-behind).
     pub gate: Arc<Gate>,
     /// Stored leak reports on their way to the processor.
-    pub leaks: crate::leaks::LeakQueue,
+    pub leaks: tollgate_gate::leaks::LeakQueue,
     /// Leak reports per client address (429 past the limit).
-    pub leak_limiter: Arc<crate::gate::Limiter>,
+    pub leak_limiter: Arc<tollgate_gate::Limiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -131,14 +131,15 @@ impl AppState {
         let metrics = Arc::new(Metrics::new()?);
         let keys = Arc::new(keys.into().with_retirements(&store.key_retirements()?));
         let gate = Gate::start(store.clone(), Arc::clone(&keys), options)?;
-        let leaks = crate::leaks::LeakQueue::start(store.clone(), &gate).map_err(|error| {
-            tollgate_store::StoreError::Database(format!(
-                "cannot start the leak processor: {error}"
-            ))
-        })?;
+        let leaks =
+            tollgate_gate::leaks::LeakQueue::start(store.clone(), &gate).map_err(|error| {
+                tollgate_store::StoreError::Database(format!(
+                    "cannot start the leak processor: {error}"
+                ))
+            })?;
         Ok(Self {
             leaks,
-            leak_limiter: Arc::new(crate::gate::Limiter::default()),
+            leak_limiter: Arc::new(tollgate_gate::Limiter::default()),
             store,
             keys,
             settings: Arc::new(settings),

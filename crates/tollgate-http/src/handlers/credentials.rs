@@ -1,7 +1,7 @@
 //! `POST /v1/credentials/revoke` (SPEC §9 "Leaked-value reports"): anyone may report leaked
 //! values; no authentication. The report is stored and answered 202 — the same answer, after
 //! the same work, whatever the values hold (each is parsed and hashed; none is looked up here) —
-//! and processed off the request path (`crate::leaks`).
+//! and processed off the request path (`tollgate_gate::leaks`).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};

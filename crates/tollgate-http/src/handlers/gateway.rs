@@ -7,15 +7,15 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use tollgate_domain::authz::{self, RefusalKind, RefusalReason, RequestPath};
+use tollgate_domain::authz::{self, RefusalReason, RequestPath, Target};
 
 use super::json;
 use crate::auth::{Caller, authorization_header};
 use crate::body::read_json;
 use crate::error::ApiError;
-use crate::gate::GateError;
 use crate::middleware::{RequestMeta, not_allowed};
 use crate::state::AppState;
+use tollgate_gate::GateError;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -49,16 +49,7 @@ fn refusal(reason: RefusalReason, meta: &RequestMeta) -> HttpResponse {
         reason.as_str(),
         meta.trace_id
     );
-    let error = match reason.kind() {
-        RefusalKind::Unauthenticated => ApiError::Unauthenticated,
-        RefusalKind::Forbidden if reason == RefusalReason::InsecureTransport => {
-            ApiError::HttpsRequired
-        }
-        RefusalKind::Forbidden => {
-            ApiError::Forbidden("the token's modules do not grant this request".into())
-        }
-    };
-    error.to_response(&meta.trace_id)
+    ApiError::from(reason).to_response(&meta.trace_id)
 }
 
 /// `/v1/authorize` (any method): reads `Authorization`, `X-Forwarded-Method`,
@@ -97,15 +88,14 @@ async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpR
     if !proto.is_some_and(|proto| proto.eq_ignore_ascii_case("https")) {
         return refusal(RefusalReason::InsecureTransport, &meta);
     }
-    let decision = match authorization_header(req.headers()) {
-        Ok(authorization) => {
-            state
-                .gate
-                .authenticate(authorization, || meta.request_info())
-                .await
-        }
-        Err(reason) => Err(GateError::Refused(reason)),
-    };
+    let decision = state
+        .gate
+        .decide(
+            authorization_header(req.headers()),
+            Target::Path(uri),
+            &|| meta.request_info(),
+        )
+        .await;
     let entry = match decision {
         Ok(entry) => entry,
         Err(GateError::Refused(reason)) => {
@@ -118,15 +108,6 @@ async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpR
             return refusal(RefusalReason::UnknownToken, &meta);
         }
     };
-    let catalog = state.gate.catalog();
-    let decision = uri
-        .and_then(|uri| RequestPath::parse(uri).ok())
-        .ok_or(RefusalReason::BadPath)
-        .and_then(|path| authz::authorize_path(&entry.view, &path, &catalog).map(|_| ()));
-    if let Err(reason) = decision {
-        state.metrics.authorize_refused(reason.as_str());
-        return refusal(reason, &meta);
-    }
     let mut response = HttpResponse::Ok();
     for (name, value) in [
         ("x-tollgate-token-id", entry.view.id.to_string()),
@@ -199,9 +180,13 @@ async fn introspect(
     };
     let header_value = format!("Bearer {}", body.token);
     let meta = RequestMeta::of(&req);
+    // The caller's decision, then the domain's path rule for `allowed` (the rule the decision
+    // applies to a forwarded path): an inactive token and a refused path are told apart.
     let entry = match state
         .gate
-        .authenticate(Some(&header_value), || meta.request_info())
+        .decide(Ok(Some(&header_value)), Target::Caller, &|| {
+            meta.request_info()
+        })
         .await
     {
         Ok(entry) => entry,

@@ -1,7 +1,7 @@
 //! The gate's families: its fault regime, what it decided on and refused, its cache, the
 //! change feed's faults, the write-behind's backlog.
 //!
-//! The gate keeps its own atomic counters ([`crate::gate::GateStats`]); a scrape reads them
+//! The gate keeps its own atomic counters ([`tollgate_gate::GateStats`]); a scrape reads them
 //! into a [`GateSample`] and [`GateFamilies::update`] moves each family to the sample: gauges
 //! are set, counters advanced by what they are behind (the gate's counters only grow, so a
 //! counter never goes down).
@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use prometheus::{IntCounter, IntGauge, Registry};
 
 use super::MetricsError;
-use crate::gate::Gate;
+use tollgate_gate::Gate;
 
 /// The gate's figures at one scrape.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::json;
 use tollgate_domain::{AccountType, ForwardedHeader};
-use tollgate_http::gate::limiter::THRESHOLD;
+use tollgate_gate::limiter::THRESHOLD;
 
 use crate::common::*;
 

@@ -300,7 +300,7 @@ pub struct Server {
     pub store: Store,
     pub keys: Keys,
     /// The server's gate (token cache, id set, write-behind).
-    pub gate: Arc<tollgate_http::gate::Gate>,
+    pub gate: Arc<tollgate_gate::Gate>,
     /// `https://localhost:<port>`.
     pub base: String,
     /// `http://127.0.0.1:<port>` when a plain listener was asked for.
@@ -379,7 +379,7 @@ impl Server {
                 forwarded_header: options.forwarded_header,
                 body_timeout: options.body_timeout,
             },
-            tollgate_http::gate::GateOptions {
+            tollgate_gate::GateOptions {
                 // Expired records within a fraction of a second.
                 expiry_sweep: Duration::from_millis(200),
                 ..Default::default()

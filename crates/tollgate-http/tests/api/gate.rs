@@ -23,9 +23,9 @@ use tollgate_audit::RequestInfo;
 use tollgate_domain::{
     AccountType, FailureReason, RefusalReason, TokenId, TokenStatus, TokenValue,
 };
-use tollgate_http::gate::limiter::THRESHOLD;
-use tollgate_http::gate::{Entry, Gate, GateError};
-use tollgate_http::require::{Authorized, RequireModule};
+use tollgate_gate::limiter::THRESHOLD;
+use tollgate_gate::middleware::{Authorized, RequireModule};
+use tollgate_gate::{Entry, Gate, GateError};
 
 use crate::common::*;
 use crate::statuses::mistyped;
@@ -79,7 +79,11 @@ fn decide(
     value: &str,
 ) -> Result<Arc<Entry>, GateError> {
     let header = format!("Bearer {value}");
-    runner.block_on(gate.authenticate(Some(&header), RequestInfo::default))
+    runner.block_on(gate.decide(
+        Ok(Some(&header)),
+        tollgate_gate::Target::Caller,
+        &RequestInfo::default,
+    ))
 }
 
 /// Checks a 200 of `/v1/authorize` and its identity headers.

@@ -1,14 +1,15 @@
-//! `RequireModule`: an actix-web middleware any app can wrap around its routes to require a
-//! module. It makes the same decision as `/v1/authorize`, in process, through a [`Gate`]: the
+//! `RequireModule` (feature `actix`): an actix-web middleware any app can wrap around its routes
+//! to require a module. It makes the same decision as `/v1/authorize` ([`Gate::decide`]), in
+//! process: the
 //! bearer token must be active, of an active account, and hold the module (which must be
 //! available to the account's type). On success the request carries an [`Authorized`] in its
 //! extensions; otherwise the app answers 401 or 403 with a problem body.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
-//! # fn example(gate: Arc<tollgate_http::gate::Gate>) {
+//! # fn example(gate: Arc<tollgate_gate::Gate>) {
 //! use actix_web::{App, HttpMessage, HttpRequest, web};
-//! use tollgate_http::require::{Authorized, RequireModule};
+//! use tollgate_gate::middleware::{Authorized, RequireModule};
 //!
 //! let app = App::new().service(
 //!     web::scope("/public/v1/billing")
@@ -29,13 +30,22 @@ use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{Error, HttpMessage};
-use tollgate_domain::authz::RefusalKind;
+use tollgate_domain::authz::{self, RefusalReason, Target};
 
-use crate::auth::authorization_header;
-use crate::error::ApiError;
-use crate::gate::{Gate, GateError};
-use crate::middleware::new_trace_id;
+use crate::Gate;
+use crate::problem::{ApiError, new_trace_id};
+
+/// The request's `Authorization` header: none, or exactly one that is text (see
+/// [`authz::credential_header`]; two are refused with 401 everywhere).
+pub fn authorization_header(headers: &HeaderMap) -> Result<Option<&str>, RefusalReason> {
+    let lines: Vec<&[u8]> = headers
+        .get_all(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes)
+        .collect();
+    authz::credential_header(&lines)
+}
 
 /// What the middleware leaves in the request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,41 +105,29 @@ pub struct RequireModuleService<S> {
     module: Rc<str>,
 }
 
-/// The in-process decision: is this bearer header allowed the module?
+/// The in-process decision: is this credential header allowed the module?
 pub async fn check(
     gate: &Arc<Gate>,
-    authorization: Option<&str>,
+    authorization: Result<Option<&str>, RefusalReason>,
     module: &str,
 ) -> Result<Authorized, ApiError> {
     let entry = gate
-        .authenticate(authorization, tollgate_audit::RequestInfo::default)
-        .await
-        .map_err(|error| match error {
-            GateError::Unavailable => ApiError::Unavailable,
-            GateError::Refused(reason) if reason.kind() == RefusalKind::Forbidden => {
-                ApiError::Forbidden("not allowed".into())
-            }
-            GateError::Refused(_) => ApiError::Unauthenticated,
-        })?;
+        .decide(
+            authorization,
+            Target::Module(module),
+            &tollgate_audit::RequestInfo::default,
+        )
+        .await?;
     let catalog = gate.catalog();
-    let granted = catalog.by_code(module).is_some_and(|found| {
-        entry.view.modules.contains(found.id)
-            && found.account_types.contains(entry.view.account_type)
-    });
-    if !granted {
-        return Err(ApiError::Forbidden(format!(
-            "the token's scope does not include the {module} module"
-        )));
-    }
     Ok(Authorized {
         token_id: entry.view.id.to_string(),
         account_id: entry.view.account_id.to_string(),
         account_type: entry.view.account_type.as_str(),
         modules: entry
-            .module_codes
-            .split(',')
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned)
+            .view
+            .modules
+            .iter()
+            .filter_map(|id| catalog.get(id).map(|m| m.code.to_string()))
             .collect(),
     })
 }
@@ -151,12 +149,15 @@ where
         let module = Rc::clone(&self.module);
         Box::pin(async move {
             // Two Authorization headers are refused like a wrong one.
-            let checked = match authorization_header(req.headers()) {
-                Ok(authorization) => {
-                    let authorization = authorization.map(str::to_owned);
-                    check(&gate, authorization.as_deref(), &module).await
-                }
-                Err(_) => Err(ApiError::Unauthenticated),
+            let checked = {
+                let authorization =
+                    authorization_header(req.headers()).map(|header| header.map(str::to_owned));
+                check(
+                    &gate,
+                    authorization.as_ref().map(Option::as_deref).map_err(|r| *r),
+                    &module,
+                )
+                .await
             };
             match checked {
                 Ok(authorized) => {

@@ -1,26 +1,6 @@
-//! The gate: request authorization at speed.
-//!
-//! A decision for a known token is made in memory: the bearer value is parsed (no lookup for a
-//! malformed value), its id checked against the exact [`IdSet`] (no lookup for an unknown id),
-//! its cached view verified through the domain's decision, the path resolved against the cached
-//! catalog. Uses and failures are recorded by the write-behind. The database is read only to fill
-//! the cache on a miss.
-//!
-//! Freshness: every change made here invalidates its token at once; changes made elsewhere
-//! arrive through the store's change feed (PostgreSQL `LISTEN/NOTIFY`, and the change log it
-//! polls; SQLite the poll alone). Fills are guarded by an invalidation epoch, so a fill racing an
-//! invalidation never caches what it read before the change.
-//!
-//! Faults (SPEC §4, the three [`Regime`]s): the feed proves what it has delivered
-//! ([`FeedState::confirmed_at`]). An entry decides while the database answers (regimes 1 and 2);
-//! once it does not (regime 3), while `now − max(its fill, the last confirmation)` is within
-//! [`GateOptions::max_stale`], and then fails closed. While the database is unreachable, or a
-//! fill has just failed, the circuit breaker refuses uncached tokens at once: no decision waits
-//! on a dead database.
-
-pub mod idset;
-pub mod limiter;
-pub mod writebehind;
+//! The gate itself: the token cache and its invalidation epochs, the exact id set, the change
+//! feed that keeps them current, the fault regime and circuit breaker, the flusher thread (the
+//! write-behind and the expiry sweep). The decision it makes is in [`crate::decide`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,14 +8,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use time::OffsetDateTime;
-use tollgate_audit::RequestInfo;
-use tollgate_domain::authz::{self, RefusalReason, RequestPath};
-use tollgate_domain::{ActorAccount, Catalog, Keyring, PresentedToken, TokenId, TokenView};
+use tollgate_domain::authz::RefusalReason;
+use tollgate_domain::{ActorAccount, Catalog, Keyring, TokenId, TokenView};
 use tollgate_store::{Change, ChangeFeed, FeedOptions, FeedState, Regime, Store, StoreError};
 
-pub use self::idset::IdSet;
-pub use self::limiter::Limiter;
-pub use self::writebehind::{Flushed, WriteBehind};
+use crate::{Flushed, IdSet, Limiter, WriteBehind};
 
 const EPOCH_BUCKETS: usize = 4096;
 
@@ -113,7 +90,7 @@ pub const EXPIRING_SOON: time::Duration = time::Duration::days(7);
 /// The gate. Cheap to share (`Arc<Gate>`).
 pub struct Gate {
     store: Store,
-    keys: Arc<Keyring>,
+    pub(crate) keys: Arc<Keyring>,
     catalog: RwLock<Arc<Catalog>>,
     tokens: RwLock<HashMap<TokenId, Arc<Entry>>>,
     epoch: AtomicU64,
@@ -323,14 +300,14 @@ impl Gate {
     }
 
     /// Open while the database is unreachable, and for a moment after a failed fill.
-    fn breaker_open(&self) -> bool {
+    pub(crate) fn breaker_open(&self) -> bool {
         self.regime() == Regime::DatabaseUnreachable
             || self.now_ms() < self.breaker_until.load(Ordering::Acquire)
     }
 
     /// Whether a cached entry may still decide: always while the database answers; in regime
     /// 3 while it is within `max_stale` of its fill or the last confirmation.
-    fn check_fresh(&self, entry: &Entry) -> Result<(), RefusalReason> {
+    pub(crate) fn check_fresh(&self, entry: &Entry) -> Result<(), RefusalReason> {
         let Some(proof) = self.proof.get() else {
             return Ok(());
         };
@@ -483,133 +460,5 @@ impl Gate {
             }
         }
         Ok(Some(entry))
-    }
-
-    /// The first step of a decision, in memory: parse the value and find its entry. `Ok(None)`
-    /// means the entry must be filled from the database (see [`Gate::fill`]).
-    pub fn lookup(
-        &self,
-        header: Option<&str>,
-    ) -> Result<(TokenId, Option<Arc<Entry>>), RefusalReason> {
-        let header = header.ok_or(RefusalReason::MissingCredential)?;
-        let presented =
-            PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
-        let id = presented.id();
-        if let Some(entry) = self.cached_entry(id) {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
-            self.check_fresh(&entry)?;
-            return Ok((id, Some(entry)));
-        }
-        // The id set follows the change log, whatever the regime.
-        if !self.ids.contains(id) {
-            self.stats.unknown.fetch_add(1, Ordering::Relaxed);
-            return Err(RefusalReason::UnknownToken);
-        }
-        if self.breaker_open() {
-            self.stats.breaker_refusals.fetch_add(1, Ordering::Relaxed);
-            return Err(RefusalReason::Unreachable);
-        }
-        Ok((id, None))
-    }
-
-    /// Verifies the presented value against an entry through the domain's decision, and
-    /// records the use or the failure (write-behind; at most one failure record per token per
-    /// minute). A value whose hash is under a previous key is queued to move to the current key
-    /// (the write-behind again: nothing is written on the request path).
-    pub fn verify(
-        &self,
-        header: &str,
-        entry: Option<&Arc<Entry>>,
-        request: impl FnOnce() -> RequestInfo,
-    ) -> Result<Arc<Entry>, RefusalReason> {
-        let presented =
-            PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
-        let now = OffsetDateTime::now_utc();
-        let decision = authz::authenticate(&presented, entry.map(|e| &e.view), &*self.keys, now);
-        self.move_to_current_key(&presented, entry, &decision);
-        match decision {
-            Ok(_) => {
-                let entry = entry.cloned().ok_or(RefusalReason::UnknownToken)?;
-                self.writes.record_use(entry.view.id, now);
-                Ok(entry)
-            }
-            Err(reason) => {
-                if let RefusalReason::Failed(failure) = reason {
-                    if failure == tollgate_domain::FailureReason::RetiredValue {
-                        self.stats.retired_values.fetch_add(1, Ordering::Relaxed);
-                    }
-                    self.writes
-                        .record_failure(presented.id(), failure, request(), now);
-                }
-                Err(reason)
-            }
-        }
-    }
-
-    /// When the presented value matched a hash under a previous key (whatever the token's
-    /// state), queues its hash under the current key for the write-behind.
-    fn move_to_current_key(
-        &self,
-        presented: &PresentedToken<'_>,
-        entry: Option<&Arc<Entry>>,
-        decision: &Result<&TokenView, RefusalReason>,
-    ) {
-        let current = &self.keys.current().hash;
-        let matched = match decision {
-            Ok(_) => true,
-            Err(RefusalReason::Failed(reason)) => {
-                *reason != tollgate_domain::FailureReason::WrongSecret
-            }
-            Err(_) => false,
-        };
-        if let Some(entry) = entry.filter(|entry| matched && entry.view.hash.key_id != current.id())
-        {
-            self.writes
-                .record_rehash(entry.view.id, &entry.view.hash, || {
-                    current.hash(presented.expose_secret())
-                });
-        }
-    }
-
-    /// Authenticates a bearer header, filling the cache on a miss (on actix's blocking pool).
-    pub async fn authenticate(
-        self: &Arc<Self>,
-        header: Option<&str>,
-        request: impl FnOnce() -> RequestInfo,
-    ) -> Result<Arc<Entry>, GateError> {
-        let (id, entry) = self.lookup(header).map_err(GateError::Refused)?;
-        let entry = match entry {
-            Some(entry) => Some(entry),
-            None => {
-                let gate = Arc::clone(self);
-                // A fill that cannot reach the database is refused like an unknown token: no
-                // decision waits on it (the breaker is open now).
-                actix_web::web::block(move || gate.fill(id))
-                    .await
-                    .map_err(|_| GateError::Unavailable)?
-                    .map_err(|_| GateError::Refused(RefusalReason::Unreachable))?
-            }
-        };
-        let header = header.ok_or(GateError::Refused(RefusalReason::MissingCredential))?;
-        self.verify(header, entry.as_ref(), request)
-            .map_err(GateError::Refused)
-    }
-
-    /// The whole decision for a request to the platform: authentication, then the path.
-    pub async fn authorize(
-        self: &Arc<Self>,
-        header: Option<&str>,
-        path: Option<&str>,
-        request: impl FnOnce() -> RequestInfo,
-    ) -> Result<(Arc<Entry>, Option<String>), GateError> {
-        let entry = self.authenticate(header, request).await?;
-        let catalog = self.catalog();
-        let path = path
-            .and_then(|path| RequestPath::parse(path).ok())
-            .ok_or(GateError::Refused(RefusalReason::BadPath))?;
-        let grant =
-            authz::authorize_path(&entry.view, &path, &catalog).map_err(GateError::Refused)?;
-        let module = grant.module.map(|m| m.code.to_string());
-        Ok((entry, module))
     }
 }
