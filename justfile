@@ -81,7 +81,7 @@ lint:
 
 # Fails if the domain crate depends on I/O or framework crates.
 fence:
-    ./scripts/check-domain-fence.sh
+    ./scripts/check-fence.sh
 
 # Benchmarks: the per-request decision (criterion), the store at 1,000,000 tokens on PostgreSQL,
 # the REST API over HTTPS on both backends, and the gate under load (wrk against /v1/authorize,

@@ -1,16 +1,15 @@
 //! The `Authorization` header, as raw header lines (one per `\n` of the input; an empty input is
 //! no header): `credential_header` (at most one), `PresentedToken::from_authorization`,
-//! `authenticate` against the known token, then the path — the gate's composition — and the
-//! domain's whole `authorize`.
+//! `authz::decide` (what `Gate::decide` runs on the cached view) against the known token for a
+//! path, and the same decision composed from its parts (`authenticate`, `authorize_path`).
 //!
-//! Invariants: two lines are always refused; the gate's composition and `authorize` decide
-//! alike; a request is allowed only with exactly one line carrying exactly the known value;
-//! plain HTTP is refused before the credential is looked at.
+//! Invariants: two lines are always refused; `decide` and its parts decide alike; a request is
+//! allowed only with exactly one line carrying exactly the known value.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_domain::authz::{self, RefusalReason, Transport};
+use tollgate_domain::authz::{self, RefusalReason, Target};
 use tollgate_domain::{PresentedToken, RequestPath};
 use tollgate_fuzz::fixture;
 
@@ -33,8 +32,8 @@ fuzz_target!(|data: &[u8]| {
         1 => assert_eq!(header.is_ok(), std::str::from_utf8(lines[0]).is_ok()),
         _ => assert_eq!(header, Err(RefusalReason::DuplicateCredential)),
     }
-    // As the gate composes it (`Gate::lookup`, `Gate::verify`, then the path).
-    let gate = header.and_then(|header| {
+    // From the parts: authenticate, then the path.
+    let parts = header.and_then(|header| {
         let header = header.ok_or(RefusalReason::MissingCredential)?;
         let presented =
             PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
@@ -42,29 +41,22 @@ fuzz_target!(|data: &[u8]| {
         let path = RequestPath::parse(PATH).map_err(|_| RefusalReason::BadPath)?;
         authz::authorize_path(view, &path, &fx.catalog).map(|grant| grant.module.map(|m| m.id))
     });
-    if let Ok(header) = header {
-        let whole = authz::authorize(
-            Transport::Https,
-            header,
-            Some(PATH),
-            |id| fx.lookup(id),
+    // As the gate decides it: the header parsed once, then `authz::decide`.
+    let gate = header.and_then(|header| {
+        let header = header.ok_or(RefusalReason::MissingCredential)?;
+        let presented =
+            PresentedToken::from_authorization(header).map_err(RefusalReason::Malformed)?;
+        authz::decide(
+            &presented,
+            fx.lookup(presented.id()),
+            Target::Path(Some(PATH)),
             &fx.keys.hash,
             &fx.catalog,
             NOW,
         )
-        .map(|grant| grant.module.map(|m| m.id));
-        assert_eq!(whole, gate, "the two compositions disagree on {header:?}");
-        let plain = authz::authorize(
-            Transport::Http,
-            header,
-            Some(PATH),
-            |_| unreachable!("plain HTTP must be refused before any lookup"),
-            &fx.keys.hash,
-            &fx.catalog,
-            NOW,
-        );
-        assert_eq!(plain.err(), Some(RefusalReason::InsecureTransport));
-    }
+        .map(|grant| grant.module.map(|m| m.id))
+    });
+    assert_eq!(gate, parts, "decide and its parts disagree on {header:?}");
     if gate.is_ok() {
         assert_eq!(lines.len(), 1);
         let header = header.ok().flatten().unwrap_or_default();

@@ -508,13 +508,14 @@ pub enum Target<'a> {
 /// let id = TokenId::from_number(1).ok_or("id")?;
 /// let value = TokenValue::generate(id, &mut rand::thread_rng());
 /// let presented = PresentedToken::parse(value.expose_secret()).map_err(|_| "value")?;
+/// let catalog = Catalog::default_catalog();
 /// // No stored view for the id: refused like any unknown token.
 /// let refused = authz::decide(
 ///     &presented,
 ///     None,
 ///     Target::Path(Some("/public/v1/billing/invoices")),
 ///     &keys.hash,
-///     &Catalog::default_catalog(),
+///     &catalog,
 ///     time::OffsetDateTime::now_utc(),
 /// );
 /// assert_eq!(refused.err(), Some(RefusalReason::UnknownToken));
