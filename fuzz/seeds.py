@@ -177,7 +177,7 @@ def authorization_seeds():
              "Bearer idt:x", f"Bearer {token_value('00000042', 'A' * 58)}"]
     seeds.append(b"Bearer \xff")
     # The strings of the Authorization tables.
-    for arguments in [a for _, a in calls(tests_of("crates/tollgate-domain/src/authz.rs"), "Some")]:
+    for arguments in [a for _, a in calls(read("crates/tollgate-domain/src/authz/tests.rs"), "Some")]:
         seeds += [s for s in literals(arguments) if s.lower().startswith(("bearer", "basic"))]
     return seeds
 
@@ -186,7 +186,7 @@ def authorization_seeds():
 
 def path_seeds():
     seeds = []
-    tests = tests_of("crates/tollgate-domain/src/authz.rs")
+    tests = read("crates/tollgate-domain/src/authz/tests.rs")
     for name in ("ok", "refused", "check_path", "Some"):
         for _, arguments in calls(tests, name):
             found = literals(arguments)
