@@ -74,10 +74,13 @@ fuzz SECONDS="60" JOBS="2" *TARGETS:
 fuzz-smoke SECONDS="3":
     ./scripts/fuzz.sh smoke {{SECONDS}}
 
-# Formatting and clippy (warnings are errors).
+# Formatting, clippy (warnings are errors), and no unused dependency (cargo-machete, installed
+# from crates.io when missing).
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    command -v cargo-machete >/dev/null || cargo install cargo-machete --locked
+    cargo machete
 
 # Fails if the domain crate depends on I/O or framework crates.
 fence:
