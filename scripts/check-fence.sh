@@ -2,7 +2,7 @@
 # The dependency fence: each inner crate stays free of what it must not know (normal
 # dependencies, direct or transitive, as `cargo tree` lists them):
 #   tollgate-domain, tollgate-audit   no I/O and no framework: diesel, r2d2, actix, tokio, maud
-#   tollgate-gate                     no web framework: actix, maud, multipart, OpenAPI, metrics
+#   tollgate-gate, tollgate-app       no web framework: actix, maud, multipart, OpenAPI, metrics
 #   tollgate-gate --features actix    what an embedder of RequireModule compiles: no maud, no
 #                                     multipart, no OpenAPI document, no metrics registry
 set -euo pipefail
@@ -30,4 +30,5 @@ check() {
 check tollgate-domain "" "$io" "I/O or framework crate"
 check tollgate-audit "" "$io" "I/O or framework crate"
 check tollgate-gate "" "actix[a-z_-]*|$pages" "web framework"
+check tollgate-app "" "actix[a-z_-]*|$pages" "web framework"
 check tollgate-gate "--features actix" "$pages" "page, multipart, OpenAPI or metrics crate"

@@ -10,7 +10,7 @@ use tollgate_domain::{
 };
 use tollgate_http::RevealPolicy;
 use tollgate_http::dto::{ListDto, ModuleDto, Shape, TokenDto, module_refs};
-use tollgate_store::{Context, NewSecret, Store, StoreError, StoredToken};
+use tollgate_store::{Context, Store, StoredToken};
 
 use crate::cli::{AccountsCommand, ModulesCommand, TokensCommand, UsersCommand};
 use crate::config::Config;
@@ -255,10 +255,11 @@ pub fn users(store: &Store, command: UsersCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Creates a token as `actor` and returns it with its value (used by `tokens create` and the demo).
+/// Creates a token as `actor` and returns it with its value (used by `tokens create` and the
+/// demo): the operator's create, through the use cases' own writing of a token
+/// ([`tollgate_app::App::write_token`]). The running servers hear of it through the change feed.
 pub fn create_token(
     store: &Store,
-    keys: &Keys,
     reveal: RevealPolicy,
     account: AccountId,
     name: &str,
@@ -270,39 +271,25 @@ pub fn create_token(
         actor,
         ..Context::system(now())
     };
-    let mut value = None;
-    let stored = store.create_token::<StoreError>(account, &ctx, |id| {
-        let generated = TokenValue::generate(id, &mut rand::rngs::OsRng);
-        let secret = NewSecret {
-            hash: keys.hash.hash(generated.expose_secret()),
-            sealed: (reveal == RevealPolicy::Audited)
-                .then(|| keys.seal.seal(&generated, &mut rand::rngs::OsRng)),
-        };
-        value = Some(generated);
-        Ok((
-            NewToken {
-                id,
-                account_id: account,
-                name: name.clone(),
-                description: TokenDescription::default(),
-                modules: modules.clone(),
-                expires_at: None,
-                self_rotate: false,
-            },
-            secret,
-        ))
-    })?;
-    let value = value.ok_or_else(|| anyhow!("no value was generated"))?;
-    Ok((stored, value))
+    let app = tollgate_app::App {
+        store: store.clone(),
+        keys: store.keyring(),
+        reveal,
+        gate: None,
+    };
+    Ok(app.write_token(&ctx, account, |id| NewToken {
+        id,
+        account_id: account,
+        name: name.clone(),
+        description: TokenDescription::default(),
+        modules: modules.clone(),
+        expires_at: None,
+        self_rotate: false,
+    })?)
 }
 
 /// `tollgate tokens …`.
-pub fn tokens(
-    store: &Store,
-    keys: &Keys,
-    reveal: RevealPolicy,
-    command: TokensCommand,
-) -> anyhow::Result<()> {
+pub fn tokens(store: &Store, reveal: RevealPolicy, command: TokensCommand) -> anyhow::Result<()> {
     let TokensCommand::Create {
         account,
         name,
@@ -336,7 +323,7 @@ pub fn tokens(
         }
         None => Principal::System,
     };
-    let (stored, value) = create_token(store, keys, reveal, account.id, &name, modules, actor)?;
+    let (stored, value) = create_token(store, reveal, account.id, &name, modules, actor)?;
     let dto = TokenDto::of(
         &stored,
         &catalog,

@@ -69,9 +69,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Keys(command) => keys::keys(&store, command),
         Command::Accounts(command) => commands::accounts(&store, command).map(|()| true),
         Command::Users(command) => commands::users(&store, command).map(|()| true),
-        Command::Tokens(command) => {
-            commands::tokens(&store, &keys, config.reveal, command).map(|()| true)
-        }
+        Command::Tokens(command) => commands::tokens(&store, config.reveal, command).map(|()| true),
         Command::Modules(command) => commands::modules(&store, command).map(|()| true),
         Command::Audit(command) => audit::audit(&store, command),
         // Answered above, without the database.

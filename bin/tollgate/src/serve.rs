@@ -14,12 +14,12 @@ use crate::{commands, reload, setup};
 
 /// On an empty database: a demo Client account, its administrator, and a token holding every
 /// module of the account. Prints the token and keeps it in `<data>/demo-token.txt` (mode 0600).
-fn demo(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
+fn demo(config: &Config, store: &Store) -> anyhow::Result<()> {
     if !store.accounts()?.is_empty() {
         log::info!("--demo: the database already has accounts; no demo data created");
         return Ok(());
     }
-    demo_data(config, keys, store)
+    demo_data(config, store)
 }
 
 /// A sign-in link for the first administrator of an Active account, if there is one.
@@ -47,7 +47,7 @@ fn sign_in_link(keys: &Keys, store: &Store, listen: std::net::SocketAddr) -> any
     Ok(())
 }
 
-fn demo_data(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> {
+fn demo_data(config: &Config, store: &Store) -> anyhow::Result<()> {
     let catalog = store.catalog()?;
     let now = time::OffsetDateTime::now_utc();
     let modules = catalog.allowed_for(AccountType::Client);
@@ -69,7 +69,6 @@ fn demo_data(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> 
     };
     let (token, value) = commands::create_token(
         store,
-        keys,
         config.reveal,
         account.id,
         "Demo token",
@@ -95,7 +94,7 @@ fn demo_data(config: &Config, keys: &Keys, store: &Store) -> anyhow::Result<()> 
 pub fn serve(config: &Config, ring: Keyring, store: Store, with_demo: bool) -> anyhow::Result<()> {
     let keys = ring.current().clone();
     if with_demo {
-        demo(config, &keys, &store)?;
+        demo(config, &store)?;
     }
     let tls_files = setup::tls_files(config)?;
     let certificates = setup::tls(&tls_files)?;

@@ -1,4 +1,16 @@
 //! The one error → HTTP mapping, as the REST API uses it: the gate's problem details
-//! ([`tollgate_gate::problem`]), so that the middleware and the REST API answer alike.
+//! ([`tollgate_gate::problem`]), so that the middleware and the REST API answer alike, and the
+//! use cases' errors in those terms.
 
+use tollgate_app::CreateError;
 pub use tollgate_gate::problem::{ApiError, Problem};
+
+/// A refused create, as a problem.
+pub fn create_error(error: CreateError) -> ApiError {
+    match error {
+        CreateError::Validation(errors) => ApiError::Validation(errors),
+        CreateError::Denied(denial) => denial.into(),
+        CreateError::OtherAccount => ApiError::Forbidden(CreateError::OtherAccount.to_string()),
+        CreateError::Store(error) => error.into(),
+    }
+}

@@ -11,25 +11,7 @@ use tollgate_store::Store;
 use crate::metrics::Metrics;
 use tollgate_gate::{Gate, GateOptions};
 
-/// Whether a token's value can be shown again (`TOLLGATE_REVEAL`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RevealPolicy {
-    /// Keep a sealed copy; administrators can reveal it again, each time with an audit record.
-    Audited,
-    /// Keep no recoverable copy: the value is shown once, at creation.
-    Never,
-}
-
-impl RevealPolicy {
-    /// Parses `audited` or `never`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "audited" => Some(Self::Audited),
-            "never" => Some(Self::Never),
-            _ => None,
-        }
-    }
-}
+pub use tollgate_app::RevealPolicy;
 
 /// HTTP settings.
 #[derive(Debug, Clone)]
@@ -111,6 +93,16 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The use cases, over this state's store, keys, reveal policy and gate.
+    pub fn app(&self) -> tollgate_app::App {
+        tollgate_app::App {
+            store: self.store.clone(),
+            keys: Arc::clone(&self.keys),
+            reveal: self.settings.reveal,
+            gate: Some(Arc::clone(&self.gate)),
+        }
+    }
+
     /// A state over `store` with `keys` and `settings`; starts the gate (see [`Gate::start`]).
     pub fn new(
         store: Store,

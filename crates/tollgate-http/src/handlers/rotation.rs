@@ -3,11 +3,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use rand::rngs::OsRng;
 use tollgate_domain::lifetime::grace_until;
 use tollgate_domain::permission::{Target, authorize_token};
 use tollgate_domain::{Operation, TokenId, TokenValue, ValidationErrors};
-use tollgate_store::{NewSecret, StoredToken};
+use tollgate_store::StoredToken;
 
 use super::{json, token_id};
 use crate::auth::Caller;
@@ -15,7 +14,7 @@ use crate::body::read_json;
 use crate::dto::{RotateBody, Shape, TokenDto};
 use crate::error::ApiError;
 use crate::middleware::not_allowed;
-use crate::state::{AppState, RevealPolicy};
+use crate::state::AppState;
 
 /// Registers the route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -58,12 +57,8 @@ pub async fn rotate_token(
     let ctx = caller.context();
     let grace = grace_until(body.grace_period_seconds.unwrap_or(0), ctx.now)
         .map_err(|error| ApiError::Validation(ValidationErrors::from(error)))?;
-    let value = TokenValue::generate(id, &mut OsRng);
-    let secret = NewSecret {
-        hash: state.keys.current().hash.hash(value.expose_secret()),
-        sealed: (state.settings.reveal == RevealPolicy::Audited)
-            .then(|| state.keys.current().seal.seal(&value, &mut OsRng)),
-    };
+    let tollgate_app::Issued { value, secret } =
+        tollgate_app::issue(id, &state.keys, state.settings.reveal);
     let store = state.store.clone();
     let actor = caller.actor.clone();
     let catalog = caller.catalog.clone();

@@ -3,17 +3,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use rand::rngs::OsRng;
+use tollgate_app::CreateToken;
 use tollgate_domain::HashVerifier as _;
-use tollgate_domain::permission::{
-    Target, authorize_collection, authorize_create, authorize_token,
-};
+use tollgate_domain::permission::{Target, authorize_collection, authorize_token};
 use tollgate_domain::query::{Comparison, Filter, ListQuery, TokenField, Value};
 use tollgate_domain::{
-    AccountId, Actor, Catalog, FieldError, ModuleId, NewToken, Operation, PresentedToken, Token,
-    TokenDescription, TokenHash, TokenName, TokenPatch, TokenValue, ValidationErrors, Visibility,
+    Actor, Catalog, FieldError, ModuleId, Operation, PresentedToken, Token, TokenDescription,
+    TokenHash, TokenName, TokenPatch, TokenValue, ValidationErrors, Visibility,
 };
-use tollgate_store::{NewSecret, StoredToken};
+use tollgate_store::StoredToken;
 
 use super::{json, token_id};
 use crate::auth::Caller;
@@ -21,10 +19,10 @@ use crate::body::read_json;
 use crate::dto::{
     CreateTokenBody, EmptyBody, IdRef, ListDto, Shape, TokenDto, UpdateTokenBody, icon_path,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, create_error};
 use crate::middleware::not_allowed;
 use crate::rql::{ValueLookup, parse_list_query};
-use crate::state::{AppState, RevealPolicy};
+use crate::state::AppState;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -57,15 +55,7 @@ const SELECTABLE: &[&str] = &["audit", "token", "modules"];
 
 /// Parses module references: each a valid `MOD-dddd` id, errors named by position.
 pub fn module_ids(refs: &[IdRef], errors: &mut ValidationErrors) -> Vec<ModuleId> {
-    refs.iter()
-        .enumerate()
-        .filter_map(|(index, module)| {
-            errors.take(
-                ModuleId::parse(&module.id)
-                    .map_err(|e| FieldError::new(format!("modules[{index}].id"), e.to_string())),
-            )
-        })
-        .collect()
+    tollgate_app::create::module_ids(refs.iter().map(|module| module.id.as_str()), errors)
 }
 
 fn shape_of(select: &crate::rql::Selection) -> Shape {
@@ -101,6 +91,7 @@ async fn create(
     caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    // Refused before the body is read: a caller that may not create learns nothing from it.
     authorize_collection(
         &caller.actor,
         Operation::CreateToken,
@@ -126,137 +117,36 @@ async fn create(
     Ok(response)
 }
 
-/// Creates a token for `caller` from a create body: validation (400 per field), the account
-/// rule, no escalation (403), then the token and its audit record in one transaction. The REST
-/// API and the web pages both create through here.
+/// Creates a token for `caller` from a create body: the use case
+/// ([`tollgate_app::App::create_token`]) on the blocking pool, within the write timeout. The
+/// REST API and the web pages both create through here.
 pub async fn create_token(
     state: &AppState,
     caller: &Caller,
     body: CreateTokenBody,
 ) -> Result<(StoredToken, TokenValue), ApiError> {
-    let known = *caller.catalog.well_known();
-    authorize_collection(&caller.actor, Operation::CreateToken, &known)?;
-    let mut errors = ValidationErrors::default();
-    let name = match &body.name {
-        Some(name) => errors.take(TokenName::parse(name)),
-        None => {
-            errors.push(FieldError::new("name", "is required"));
-            None
-        }
+    let input = CreateToken {
+        name: body.name,
+        description: body.description,
+        modules: body
+            .modules
+            .map(|refs| refs.into_iter().map(|module| module.id).collect()),
+        account: body.account.map(|account| account.id),
+        icon: body.icon,
+        expires_at: body.expires_at,
+        self_rotate: body.self_rotate,
     };
-    let description = match &body.description {
-        Some(text) => errors.take(TokenDescription::parse(text)),
-        None => Some(TokenDescription::default()),
-    };
-    if body.icon.as_deref().is_some_and(|icon| !icon.is_empty()) {
-        errors.push(FieldError::new(
-            "icon",
-            "must be empty; upload an icon with PUT …/api-tokens/{id}/icon",
-        ));
-    }
-    let requested = match &body.modules {
-        Some(refs) => module_ids(refs, &mut errors),
-        None => {
-            errors.push(FieldError::new(
-                "modules",
-                "is required: list at least one module",
-            ));
-            Vec::new()
-        }
-    };
-    let own = caller.actor.account().map(|account| account.id);
-    let account_id = match (&body.account, own) {
-        (Some(account), _) => match AccountId::parse(&account.id) {
-            Ok(id) => Some(id),
-            Err(error) => {
-                errors.push(FieldError::new("account.id", error.to_string()));
-                None
-            }
-        },
-        (None, own) => own,
-    };
-    let Some(account_id) = account_id else {
-        return Err(ApiError::Validation(errors));
-    };
-    if own.is_some_and(|own| own != account_id) && !caller.actor.has_pam(&known) {
-        return Err(ApiError::Forbidden(
-            "callers act within their own account".into(),
-        ));
-    }
-    let store = state.store.clone();
-    let account = web::block(move || store.account(account_id))
-        .await??
-        .ok_or_else(|| {
-            ApiError::Validation(
-                FieldError::new("account.id", format!("{account_id} does not exist")).into(),
-            )
-        })?;
-    let scope = if body.modules.is_some() {
-        errors.absorb(caller.catalog.validate_scope(
-            &requested,
-            account.account_type,
-            &account.modules,
-        ))
-    } else {
-        None
-    };
-    let now = time::OffsetDateTime::now_utc();
-    let expires_at = match body.expires_at.as_deref().map(parse_expiry).transpose() {
-        Ok(at) => errors
-            .take(account.token_policy.check(at, now).map(|()| at))
-            .flatten(),
-        Err(error) => {
-            errors.push(error);
-            None
-        }
-    };
-    let (Some(name), Some(description), Some(scope)) = (name, description, scope) else {
-        return Err(ApiError::Validation(errors));
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    authorize_create(&caller.actor, account_id, &scope, expires_at, &known)?;
-    let self_rotate = body.self_rotate.unwrap_or(false);
-
-    let ctx = caller.context();
-    let keys = state.keys.clone();
-    let reveal = state.settings.reveal;
-    let store = state.store.clone();
-    let (stored, value) = super::write(
-        state,
-        move || -> Result<(StoredToken, TokenValue), ApiError> {
-            let mut value = None;
-            let stored = store.create_token::<ApiError>(account_id, &ctx, |id| {
-                let generated = TokenValue::generate(id, &mut OsRng);
-                let current = keys.current();
-                let secret = NewSecret {
-                    hash: current.hash.hash(generated.expose_secret()),
-                    sealed: (reveal == RevealPolicy::Audited)
-                        .then(|| current.seal.seal(&generated, &mut OsRng)),
-                };
-                value = Some(generated);
-                Ok((
-                    NewToken {
-                        id,
-                        account_id,
-                        name: name.clone(),
-                        description: description.clone(),
-                        modules: scope.clone(),
-                        expires_at,
-                        self_rotate,
-                    },
-                    secret,
-                ))
-            })?;
-            let value = value.ok_or_else(|| ApiError::Internal("no value was generated".into()))?;
-            Ok((stored, value))
-        },
-    )
-    .await?;
-    // The id exists from now on: this instance knows at once, the others through the feed.
-    state.gate.created(stored.token.id());
-    Ok((stored, value))
+    let app = state.app();
+    let (actor, catalog, ctx) = (
+        caller.actor.clone(),
+        caller.catalog.clone(),
+        caller.context(),
+    );
+    super::write(state, move || {
+        app.create_token(&actor, &catalog, &ctx, input)
+            .map_err(create_error)
+    })
+    .await
 }
 
 async fn list(
@@ -420,17 +310,7 @@ pub async fn reveal(
     Ok(value.expose_secret().to_owned())
 }
 
-/// An `expiresAt` as sent: an RFC 3339 timestamp.
-fn parse_expiry(text: &str) -> Result<time::OffsetDateTime, FieldError> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
-        |_| {
-            FieldError::new(
-                "expiresAt",
-                "must be an RFC 3339 timestamp such as 2027-01-31T00:00:00.000Z",
-            )
-        },
-    )
-}
+use tollgate_app::create::parse_expiry;
 
 fn echo_errors(body: &UpdateTokenBody, stored: &StoredToken, errors: &mut ValidationErrors) {
     let token = &stored.token;
