@@ -7,10 +7,13 @@
 //! - [`create`]: creating a token for an actor — validation, the account rule, the account's
 //!   lifetime policy, no escalation, then the token and its audit record in one transaction,
 //!   and the gate told of the new id.
+//! - [`change`]: changing a token — update, enable, disable, delete — permission-checked on the
+//!   token as it is and as it will be, inside the transaction; the gate forgets it.
 //!
 //! Calls are blocking (they read and write the database): an async caller runs them on its
 //! blocking pool.
 
+pub mod change;
 pub mod create;
 pub mod issue;
 
@@ -20,6 +23,7 @@ use tollgate_domain::Keyring;
 use tollgate_gate::Gate;
 use tollgate_store::Store;
 
+pub use self::change::{ChangeError, Lifecycle};
 pub use self::create::{CreateError, CreateToken};
 pub use self::issue::{Issued, issue};
 

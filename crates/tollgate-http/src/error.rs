@@ -2,7 +2,7 @@
 //! ([`tollgate_gate::problem`]), so that the middleware and the REST API answer alike, and the
 //! use cases' errors in those terms.
 
-use tollgate_app::CreateError;
+use tollgate_app::{ChangeError, CreateError};
 pub use tollgate_gate::problem::{ApiError, Problem};
 
 /// A refused create, as a problem.
@@ -12,5 +12,13 @@ pub fn create_error(error: CreateError) -> ApiError {
         CreateError::Denied(denial) => denial.into(),
         CreateError::OtherAccount => ApiError::Forbidden(CreateError::OtherAccount.to_string()),
         CreateError::Store(error) => error.into(),
+    }
+}
+
+/// A refused change, as a problem.
+pub fn change_error(error: ChangeError) -> ApiError {
+    match error {
+        ChangeError::Denied(denial) => denial.into(),
+        ChangeError::Store(error) => error.into(),
     }
 }

@@ -8,8 +8,8 @@ use tollgate_domain::HashVerifier as _;
 use tollgate_domain::permission::{Target, authorize_collection, authorize_token};
 use tollgate_domain::query::{Comparison, Filter, ListQuery, TokenField, Value};
 use tollgate_domain::{
-    Actor, Catalog, FieldError, ModuleId, Operation, PresentedToken, Token, TokenDescription,
-    TokenHash, TokenName, TokenPatch, TokenValue, ValidationErrors, Visibility,
+    Actor, FieldError, ModuleId, Operation, PresentedToken, TokenDescription, TokenHash, TokenName,
+    TokenPatch, TokenValue, ValidationErrors, Visibility,
 };
 use tollgate_store::StoredToken;
 
@@ -19,7 +19,7 @@ use crate::body::read_json;
 use crate::dto::{
     CreateTokenBody, EmptyBody, IdRef, ListDto, Shape, TokenDto, UpdateTokenBody, icon_path,
 };
-use crate::error::{ApiError, create_error};
+use crate::error::{ApiError, change_error, create_error};
 use crate::middleware::not_allowed;
 use crate::rql::{ValueLookup, parse_list_query};
 use crate::state::AppState;
@@ -442,25 +442,15 @@ pub async fn update_token(
         caller,
         id,
         Operation::UpdateToken,
-        Box::new(move |token, by, now| {
-            token
-                .update(patch, revision, by, now)
-                .map_err(ApiError::from)
-        }),
+        Box::new(move |token, by, now| token.update(patch, revision, by, now)),
     )
     .await
 }
 
-/// A change to apply to a token.
-pub type Apply = dyn FnOnce(
-        &mut Token,
-        tollgate_domain::Principal,
-        time::OffsetDateTime,
-    ) -> Result<Option<tollgate_domain::TokenEvent>, ApiError>
-    + Send;
+pub use tollgate_app::change::{Apply, Lifecycle};
 
-/// Applies a change (its permission checked inside the store's transaction, on the token as it
-/// is and as it will be), invalidates the gate, and returns the token as stored.
+/// Applies a change through the use case ([`tollgate_app::App::change_token`]) on the
+/// blocking pool, within the write timeout, and returns the token as stored.
 pub async fn change_token(
     state: &AppState,
     caller: &Caller,
@@ -468,71 +458,27 @@ pub async fn change_token(
     operation: Operation,
     apply: Box<Apply>,
 ) -> Result<StoredToken, ApiError> {
-    let store = state.store.clone();
-    let ctx = caller.context();
-    let actor = caller.actor.clone();
-    let catalog: std::sync::Arc<Catalog> = caller.catalog.clone();
-    let changed = super::write(state, move || {
-        store.change_token::<ApiError>(id, &ctx, |token, _| {
-            // Permission on the token as it is and as it will be (the no-escalation rule),
-            // checked first.
-            let mut preview = token.clone();
-            let event = apply(&mut preview, ctx.actor.clone(), ctx.now);
-            let target = Target::changing(token, &preview);
-            authorize_token(&actor, operation, &target, catalog.well_known())?;
-            let event = event?;
-            *token = preview;
-            Ok(event)
-        })
+    let app = state.app();
+    let (actor, catalog, ctx) = (
+        caller.actor.clone(),
+        caller.catalog.clone(),
+        caller.context(),
+    );
+    super::write(state, move || {
+        app.change_token(&actor, &catalog, &ctx, id, operation, apply)
+            .map_err(change_error)
     })
-    .await?;
-    // Refused everywhere at once: this instance now, the others through the change feed.
-    state.gate.invalidate(id);
-    Ok(changed.token)
+    .await
 }
 
-/// Enable, disable or delete: the lifecycle operations the REST API's routes and the web pages'
-/// buttons share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lifecycle {
-    /// `POST …/enable`.
-    Enable,
-    /// `POST …/disable`.
-    Disable,
-    /// `DELETE …`.
-    Delete,
-}
-
-impl Lifecycle {
-    /// The permission it needs.
-    pub fn operation(self) -> Operation {
-        match self {
-            Self::Enable => Operation::EnableToken,
-            Self::Disable => Operation::DisableToken,
-            Self::Delete => Operation::DeleteToken,
-        }
-    }
-
-    /// Applies it to `id` for `caller`, with its audit record (see [`change_token`]).
-    pub async fn run(
-        self,
-        state: &AppState,
-        caller: &Caller,
-        id: tollgate_domain::TokenId,
-    ) -> Result<StoredToken, ApiError> {
-        let apply: Box<Apply> = match self {
-            Self::Enable => {
-                Box::new(|token, by, now| token.enable(by, now).map(Some).map_err(ApiError::from))
-            }
-            Self::Disable => {
-                Box::new(|token, by, now| token.disable(by, now).map(Some).map_err(ApiError::from))
-            }
-            Self::Delete => {
-                Box::new(|token, by, now| token.delete(by, now).map(Some).map_err(ApiError::from))
-            }
-        };
-        change_token(state, caller, id, self.operation(), apply).await
-    }
+/// Enables, disables or deletes `id` for `caller` (the REST API's routes and the pages' buttons).
+pub async fn run_lifecycle(
+    state: &AppState,
+    caller: &Caller,
+    lifecycle: Lifecycle,
+    id: tollgate_domain::TokenId,
+) -> Result<StoredToken, ApiError> {
+    change_token(state, caller, id, lifecycle.operation(), lifecycle.apply()).await
 }
 
 async fn delete(
@@ -541,7 +487,7 @@ async fn delete(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = token_id(&path)?;
-    Lifecycle::Delete.run(&state, &caller, id).await?;
+    run_lifecycle(&state, &caller, Lifecycle::Delete, id).await?;
     Ok(HttpResponse::NoContent()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -577,7 +523,7 @@ async fn switch(
 ) -> Result<HttpResponse, ApiError> {
     let id = token_id(&path)?;
     let _: EmptyBody = read_json(&req, payload, true).await?;
-    let stored = lifecycle.run(&state, &caller, id).await?;
+    let stored = run_lifecycle(&state, &caller, lifecycle, id).await?;
     json(
         StatusCode::OK,
         &TokenDto::of(&stored, &caller.catalog, Shape::default(), None),

@@ -664,7 +664,7 @@ pub async fn act(
         signed.check_csrf(&state, first(&pairs, "csrf"))?;
         let stored = own_token(&state, &signed, &id).await?;
         let id: TokenId = stored.token.id();
-        lifecycle.run(&state, &signed.caller, id).await?;
+        tokens::run_lifecycle(&state, &signed.caller, lifecycle, id).await?;
         Ok(match lifecycle {
             Lifecycle::Delete => see_other(&format!("{TOKENS_PATH}?notice=deleted")),
             Lifecycle::Enable => see_other(&format!("{TOKENS_PATH}/{id}?notice=enabled")),
