@@ -71,6 +71,22 @@ fn normalise(address: IpAddr) -> IpAddr {
 
 /// The client's address for a request from `peer` carrying `lines` of the configured
 /// `header` (each line's raw bytes, in the order received).
+///
+/// ```
+/// use std::net::IpAddr;
+/// use tollgate_domain::{ForwardedHeader, client_address};
+///
+/// let proxy: IpAddr = "10.0.0.2".parse()?;
+/// let trusted = |address: IpAddr| address == proxy;
+/// // The client wrote a left-most entry of its own; the proxy appended the real address.
+/// let lines: &[&[u8]] = &[b"1.2.3.4, 203.0.113.7"];
+/// let client = client_address(proxy, ForwardedHeader::XForwardedFor, lines, trusted);
+/// assert_eq!(client, "203.0.113.7".parse::<IpAddr>()?);
+/// // From an untrusted peer the header is not read at all.
+/// let peer: IpAddr = "198.51.100.9".parse()?;
+/// assert_eq!(client_address(peer, ForwardedHeader::XForwardedFor, lines, trusted), peer);
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
 pub fn client_address(
     peer: IpAddr,
     header: ForwardedHeader,

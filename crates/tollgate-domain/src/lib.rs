@@ -18,6 +18,45 @@
 //! - [`query`]: the typed filter/sort/page model for lists; [`listing`]: that model applied to
 //!   lists held in memory.
 //! - [`ticket`]: sign-in tickets and session cookies (signed, expiring), CSRF tokens.
+//!
+//! A token's value from issuance to the decision, with the pieces here:
+//!
+//! ```
+//! use tollgate_domain::authz::{self, Target};
+//! use tollgate_domain::{
+//!     AccountId, AccountStatus, AccountType, Catalog, ModuleId, PresentedToken, ServerKey,
+//!     TokenId, TokenStatus, TokenValue, TokenView,
+//! };
+//!
+//! let keys = ServerKey::from_bytes(vec![7; 32]).map_err(|_| "key")?.derive();
+//! let id = TokenId::from_number(42).ok_or("id")?;
+//! let value = TokenValue::generate(id, &mut rand::thread_rng());
+//! // What the database keeps: the value's HMAC under the hash key, never the value.
+//! let view = TokenView {
+//!     id,
+//!     name: "CRM robot".into(),
+//!     account_id: AccountId::from_number(1).ok_or("account")?,
+//!     account_type: AccountType::Client,
+//!     account_status: AccountStatus::Active,
+//!     status: TokenStatus::Active,
+//!     hash: keys.hash.hash(value.expose_secret()),
+//!     modules: [ModuleId::from_number(1104).ok_or("module")?].into_iter().collect(),
+//!     revision: 1,
+//!     expires_at: None,
+//!     previous: None,
+//! };
+//! let catalog = Catalog::default_catalog();
+//! let header = format!("Bearer {}", value.expose_secret());
+//! let presented = PresentedToken::from_authorization(&header).map_err(|_| "malformed")?;
+//! let now = time::OffsetDateTime::now_utc();
+//! let decide = |path| {
+//!     authz::decide(&presented, Some(&view), Target::Path(Some(path)), &keys.hash, &catalog, now)
+//! };
+//! // Billing (MOD-1104) grants its own paths and nothing else.
+//! assert!(decide("/public/v1/billing/invoices").is_ok());
+//! assert!(decide("/public/v1/commerce/orders").is_err());
+//! # Ok::<(), &'static str>(())
+//! ```
 
 pub mod account;
 pub mod authz;

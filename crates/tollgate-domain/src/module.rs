@@ -425,6 +425,16 @@ impl Catalog {
 
     /// The module that grants a path under `/public/v1/`, given as its segments: the one with
     /// the longest matching prefix, matched on whole segments.
+    ///
+    /// ```
+    /// use tollgate_domain::Catalog;
+    ///
+    /// let catalog = Catalog::default_catalog();
+    /// let code = |segments: &[&str]| catalog.resolve(segments).map(|m| m.code.to_string());
+    /// assert_eq!(code(&["billing", "invoices"]).as_deref(), Some("billing"));
+    /// // Whole segments only: `billingx` is not under `billing`.
+    /// assert_eq!(code(&["billingx"]), None);
+    /// ```
     pub fn resolve(&self, segments: &[&str]) -> Option<&Module> {
         self.routes.iter().find_map(|(m, p)| {
             let module = &self.modules[*m];

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! TOLLGATE_DATABASE_URL=postgres://tollgate@127.0.0.1/tollgate \
-//! TOLLGATE_SERVER_KEY=<the base64 key the server uses> \
+//! TOLLGATE_SECRET_KEY=<the base64 key the server uses> \
 //! LISTEN=127.0.0.1:8090 cargo run -p tollgate-gate --features actix --example protected
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8090/public/v1/billing/invoices
 //! ```
@@ -45,7 +45,7 @@ async fn invoices(req: HttpRequest) -> HttpResponse {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("TOLLGATE_DATABASE_URL")?;
-    let key = ServerKey::from_base64(&std::env::var("TOLLGATE_SERVER_KEY")?)?;
+    let key = ServerKey::from_base64(&std::env::var("TOLLGATE_SECRET_KEY")?)?;
     let store = Store::open_existing(&url, key.derive(), PoolOptions::default())?;
     let gate = Gate::start(store.clone(), store.keyring(), GateOptions::default())?;
     let server = {

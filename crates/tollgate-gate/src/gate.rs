@@ -25,8 +25,10 @@ pub struct Entry {
     pub view: TokenView,
     /// The token's account (for management actors).
     pub account: ActorAccount,
-    /// The module codes, comma-separated (`X-Tollgate-Modules`).
-    pub module_codes: String,
+    /// `X-Tollgate-Modules`, made once at the fill: the codes of `view.modules`,
+    /// comma-separated. A response header's text, never parsed back (the modules are
+    /// `view.modules`).
+    pub modules_header: Box<str>,
 }
 
 /// Gate settings.
@@ -432,7 +434,7 @@ impl Gate {
             return Ok(None);
         };
         let catalog = self.catalog();
-        let module_codes = view
+        let modules_header = view
             .modules
             .iter()
             .filter_map(|id| catalog.get(id).map(|m| m.code.to_string()))
@@ -448,7 +450,7 @@ impl Gate {
                 modules: account.modules,
             },
             view,
-            module_codes,
+            modules_header: modules_header.into(),
         });
         if let Ok(mut tokens) = self.tokens.write() {
             let raced = self.invalidated[Self::bucket(id)].load(Ordering::SeqCst) > before

@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use time::OffsetDateTime;
 use tollgate_audit::AccountRef;
 use tollgate_domain::authz::{RefusalReason, Target};
-use tollgate_domain::{Actor, Catalog, PresentedToken, TokenValue};
+use tollgate_domain::{Actor, Catalog};
 use tollgate_gate::GateError;
 pub use tollgate_gate::middleware::authorization_header;
 use tollgate_store::Context;
@@ -23,8 +23,6 @@ use crate::state::AppState;
 pub struct Caller {
     /// The actor.
     pub actor: Actor,
-    /// The value the caller presented (a token reading itself gets it echoed back).
-    pub presented: Option<TokenValue>,
     /// The module catalog, as of this request.
     pub catalog: std::sync::Arc<Catalog>,
     /// Request metadata.
@@ -54,12 +52,11 @@ pub async fn authenticate_bearer(
     state: &AppState,
     header: Result<Option<&str>, RefusalReason>,
     meta: &RequestMeta,
-) -> Result<(Actor, TokenValue, std::sync::Arc<Catalog>), ApiError> {
+) -> Result<(Actor, std::sync::Arc<Catalog>), ApiError> {
     let decision = state
         .gate
         .decide(header, Target::Caller, &|| meta.request_info())
         .await;
-    let header_value = header.ok().flatten();
     let entry = match decision {
         Ok(entry) => entry,
         Err(GateError::Unavailable) => return Err(ApiError::Unavailable),
@@ -73,10 +70,6 @@ pub async fn authenticate_bearer(
             return Err(ApiError::Unauthenticated);
         }
     };
-    let value = header_value
-        .and_then(|header| PresentedToken::from_authorization(header).ok())
-        .map(|presented| presented.to_value())
-        .ok_or(ApiError::Unauthenticated)?;
     let actor = Actor::Token {
         id: entry.view.id,
         name: entry.view.name.clone(),
@@ -84,7 +77,7 @@ pub async fn authenticate_bearer(
         expires_at: entry.view.expires_at,
         account: entry.account.clone(),
     };
-    Ok((actor, value, state.gate.catalog()))
+    Ok((actor, state.gate.catalog()))
 }
 
 impl FromRequest for Caller {
@@ -100,10 +93,9 @@ impl FromRequest for Caller {
                 .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let meta = RequestMeta::of(&req);
             let header = authorization_header(req.headers());
-            let (actor, value, catalog) = authenticate_bearer(&state, header, &meta).await?;
+            let (actor, catalog) = authenticate_bearer(&state, header, &meta).await?;
             Ok(Caller {
                 actor,
-                presented: Some(value),
                 catalog,
                 meta,
             })

@@ -116,7 +116,7 @@ async fn decide(req: &HttpRequest, state: &AppState, uri: Option<&str>) -> HttpR
             "x-tollgate-account-type",
             entry.view.account_type.as_str().to_owned(),
         ),
-        ("x-tollgate-modules", entry.module_codes.clone()),
+        ("x-tollgate-modules", entry.modules_header.to_string()),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.insert_header((HeaderName::from_static(name), value));
@@ -207,10 +207,10 @@ async fn introspect(
             account_type: Some(entry.view.account_type.as_str()),
             modules: Some(
                 entry
-                    .module_codes
-                    .split(',')
-                    .filter(|code| !code.is_empty())
-                    .map(str::to_owned)
+                    .view
+                    .modules
+                    .iter()
+                    .filter_map(|id| catalog.get(id).map(|module| module.code.to_string()))
                     .collect(),
             ),
             allowed,

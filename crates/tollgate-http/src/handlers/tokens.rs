@@ -259,11 +259,13 @@ async fn read(
     let stored = load_visible(&state, &caller, id).await?;
     let self_read = matches!(&caller.actor, Actor::Token { id: own, .. } if *own == id);
     let value = if self_read {
-        // A token reading itself gets the value it presented: nothing is decrypted.
-        caller
-            .presented
-            .as_ref()
-            .map(|value| value.expose_secret().to_owned())
+        // A token reading itself gets the value it presented: nothing is decrypted (the
+        // header is read again here only, not on every request).
+        crate::auth::authorization_header(req.headers())
+            .ok()
+            .flatten()
+            .and_then(|header| PresentedToken::from_authorization(header).ok())
+            .map(|presented| presented.expose_secret().to_owned())
     } else if request.select.includes("token") {
         Some(reveal(&state, &caller, id).await?)
     } else {

@@ -173,7 +173,6 @@ pub async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<SignedIn, 
     };
     let caller = Caller {
         actor,
-        presented: None,
         catalog: state.gate.catalog(),
         meta: RequestMeta::of(req),
     };

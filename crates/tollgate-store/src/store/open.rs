@@ -105,6 +105,9 @@ fn preflight(
     keys::plan(conn, ring, keyed, now)
 }
 
+/// How long opening a database waits for its first connection.
+const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Store {
     /// Opens the database at `url` (creating it when there is none), checks that `keys` fit
     /// it, runs pending migrations, records the key, and returns the store.
@@ -156,7 +159,9 @@ impl Store {
         let pool = build_pool(&url, options);
         let now = OffsetDateTime::now_utc();
         let recorded = {
-            let mut conn = pool.get()?;
+            // Opening is no request: it may wait for a slow first connection (a loaded or
+            // just-started database) longer than a request would.
+            let mut conn = pool.get_timeout(OPEN_TIMEOUT.max(options.connection_timeout))?;
             with_migration_lock(&mut conn, |conn| {
                 let plan = preflight(conn, &url, &ring, mode, now)?;
                 let ran = run_migrations(conn)?;
