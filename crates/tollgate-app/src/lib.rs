@@ -9,6 +9,8 @@
 //!   and the gate told of the new id.
 //! - [`change`]: changing a token — update, enable, disable, delete — permission-checked on the
 //!   token as it is and as it will be, inside the transaction; the gate forgets it.
+//! - [`rotate`]: a new value for the same token, the previous one kept for a grace period.
+//! - [`reveal`]: a token's value shown again (reveal `audited`), with its `revealed` record.
 //!
 //! Calls are blocking (they read and write the database): an async caller runs them on its
 //! blocking pool.
@@ -16,6 +18,8 @@
 pub mod change;
 pub mod create;
 pub mod issue;
+pub mod reveal;
+pub mod rotate;
 
 use std::sync::Arc;
 
@@ -26,6 +30,8 @@ use tollgate_store::Store;
 pub use self::change::{ChangeError, Lifecycle};
 pub use self::create::{CreateError, CreateToken};
 pub use self::issue::{Issued, issue};
+pub use self::reveal::RevealError;
+pub use self::rotate::RotateError;
 
 /// Whether a token's value can be shown again (`TOLLGATE_REVEAL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,16 +3,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use tollgate_domain::lifetime::grace_until;
-use tollgate_domain::permission::{Target, authorize_token};
-use tollgate_domain::{Operation, TokenId, TokenValue, ValidationErrors};
+use tollgate_domain::{TokenId, TokenValue};
 use tollgate_store::StoredToken;
 
 use super::{json, token_id};
 use crate::auth::Caller;
 use crate::body::read_json;
 use crate::dto::{RotateBody, Shape, TokenDto};
-use crate::error::ApiError;
+use crate::error::{ApiError, rotate_error};
 use crate::middleware::not_allowed;
 use crate::state::AppState;
 
@@ -44,43 +42,24 @@ async fn rotate(
     json(StatusCode::OK, &dto)
 }
 
-/// Rotates a token for `caller`: the grace checked (400), the permission and the rotation
-/// inside the transaction (a token rotating itself needs `selfRotate`; another token, the
-/// rights to change it), the new value hashed and, under reveal `audited`, sealed. Shared by
-/// the REST API and the web pages.
+/// Rotates a token for `caller` through the use case ([`tollgate_app::App::rotate_token`]) on
+/// the blocking pool, within the write timeout. Shared by the REST API and the web pages.
 pub async fn rotate_token(
     state: &AppState,
     caller: &Caller,
     id: TokenId,
     body: RotateBody,
 ) -> Result<(StoredToken, TokenValue), ApiError> {
-    let ctx = caller.context();
-    let grace = grace_until(body.grace_period_seconds.unwrap_or(0), ctx.now)
-        .map_err(|error| ApiError::Validation(ValidationErrors::from(error)))?;
-    let tollgate_app::Issued { value, secret } =
-        tollgate_app::issue(id, &state.keys, state.settings.reveal);
-    let store = state.store.clone();
-    let actor = caller.actor.clone();
-    let catalog = caller.catalog.clone();
-    let revision = body.revision;
-    let changed = super::write(state, move || {
-        store.rotate_token::<ApiError>(id, &ctx, secret, |token, _| {
-            let mut preview = token.clone();
-            let event = preview.rotate(grace, revision, ctx.actor.clone(), ctx.now);
-            authorize_token(
-                &actor,
-                Operation::RotateToken,
-                &Target::changing(token, &preview),
-                catalog.well_known(),
-            )?;
-            let event = event?;
-            *token = preview;
-            Ok(event)
-        })
+    let app = state.app();
+    let (actor, catalog, ctx) = (
+        caller.actor.clone(),
+        caller.catalog.clone(),
+        caller.context(),
+    );
+    let grace = body.grace_period_seconds.unwrap_or(0);
+    super::write(state, move || {
+        app.rotate_token(&actor, &catalog, &ctx, id, grace, body.revision)
+            .map_err(rotate_error)
     })
-    .await?;
-    // The old value's grace is decided in memory everywhere; the new hash reaches this
-    // instance now and the others through the change feed.
-    state.gate.invalidate(id);
-    Ok((changed.token, value))
+    .await
 }

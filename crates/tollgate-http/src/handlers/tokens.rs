@@ -19,7 +19,7 @@ use crate::body::read_json;
 use crate::dto::{
     CreateTokenBody, EmptyBody, IdRef, ListDto, Shape, TokenDto, UpdateTokenBody, icon_path,
 };
-use crate::error::{ApiError, change_error, create_error};
+use crate::error::{ApiError, change_error, create_error, reveal_error};
 use crate::middleware::not_allowed;
 use crate::rql::{ValueLookup, parse_list_query};
 use crate::state::AppState;
@@ -283,32 +283,17 @@ pub async fn reveal(
     caller: &Caller,
     id: tollgate_domain::TokenId,
 ) -> Result<String, ApiError> {
-    let store = state.store.clone();
-    let ctx = caller.context();
-    let actor = caller.actor.clone();
-    let catalog = caller.catalog.clone();
-    let (_, sealed) = super::write(state, move || {
-        store.reveal_token::<ApiError>(id, &ctx, |token, _| {
-            let target = Target::unchanged(token);
-            authorize_token(
-                &actor,
-                Operation::RevealToken,
-                &target,
-                catalog.well_known(),
-            )
-            .map_err(ApiError::from)
-        })
+    let app = state.app();
+    let (actor, catalog, ctx) = (
+        caller.actor.clone(),
+        caller.catalog.clone(),
+        caller.context(),
+    );
+    let value = super::write(state, move || {
+        app.reveal_token(&actor, &catalog, &ctx, id)
+            .map_err(reveal_error)
     })
     .await?;
-    let sealed = sealed.ok_or_else(|| {
-        ApiError::Conflict(
-            "this token's value cannot be shown again (it was created with TOLLGATE_REVEAL=never)"
-                .into(),
-        )
-    })?;
-    let (value, _) = state.keys.unseal(id, &sealed).map_err(|error| {
-        ApiError::Internal(format!("could not open the sealed value of {id}: {error}"))
-    })?;
     Ok(value.expose_secret().to_owned())
 }
 
