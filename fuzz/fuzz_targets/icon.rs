@@ -1,4 +1,4 @@
-//! Icon uploads: `handlers::icons::sniff`, the content check both the REST API's `PUT …/icon` and
+//! Icon uploads: `tollgate_domain::icon::sniff`, the content check both the REST API's `PUT …/icon` and
 //! the pages' logo upload call.
 //!
 //! Invariants: only PNG and JPEG are accepted, each only with its signature at the start (the
@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_http::handlers::icons::sniff;
+use tollgate_domain::icon::sniff;
 
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF];

@@ -10,6 +10,7 @@
 //! - [`change`]: changing a token — update, enable, disable, delete — permission-checked on the
 //!   token as it is and as it will be, inside the transaction; the gate forgets it.
 //! - [`rotate`]: a new value for the same token, the previous one kept for a grace period.
+//! - [`icon`]: a token's icon set or removed.
 //! - [`reveal`]: a token's value shown again (reveal `audited`), with its `revealed` record.
 //!
 //! Calls are blocking (they read and write the database): an async caller runs them on its
@@ -17,6 +18,7 @@
 
 pub mod change;
 pub mod create;
+pub mod icon;
 pub mod issue;
 pub mod reveal;
 pub mod rotate;

@@ -17,6 +17,7 @@
 //! - [`permission`]: the management permission decision.
 //! - [`query`]: the typed filter/sort/page model for lists; [`listing`]: that model applied to
 //!   lists held in memory.
+//! - [`icon`]: icon content checks (PNG or JPEG by their bytes).
 //! - [`ticket`]: sign-in tickets and session cookies (signed, expiring), CSRF tokens.
 //!
 //! A token's value from issuance to the decision, with the pieces here:
@@ -61,6 +62,7 @@
 pub mod account;
 pub mod authz;
 pub mod forwarded;
+pub mod icon;
 pub mod id;
 pub mod keyring;
 pub mod lifetime;

@@ -3,15 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use tollgate_domain::Operation;
-use tollgate_domain::permission::{Target, authorize_token};
-use tollgate_store::Icon;
 
 use super::{json, token_id};
 use crate::auth::Caller;
 use crate::body::{ICON_LIMIT, media_type, read_body};
 use crate::dto::{Shape, TokenDto};
-use crate::error::ApiError;
+use crate::error::{ApiError, change_error};
 use crate::middleware::not_allowed;
 use crate::state::AppState;
 
@@ -26,16 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The image type of `bytes`, judged by content: PNG or JPEG.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
-}
+pub use tollgate_domain::icon::sniff;
 
 async fn get(
     path: web::Path<String>,
@@ -61,19 +49,6 @@ async fn get(
             HeaderValue::from_static("nosniff"),
         ))
         .body(icon.data))
-}
-
-fn checker(
-    caller: &Caller,
-) -> impl FnOnce(&tollgate_domain::Token, &tollgate_store::AccountSummary) -> Result<(), ApiError> + use<>
-{
-    let actor = caller.actor.clone();
-    let catalog = caller.catalog.clone();
-    move |token, _| {
-        let target = Target::unchanged(token);
-        authorize_token(&actor, Operation::ChangeIcon, &target, catalog.well_known())
-            .map_err(ApiError::from)
-    }
 }
 
 async fn put(
@@ -115,28 +90,26 @@ async fn put(
     )
 }
 
-/// Sets a token's icon (content already checked to be `kind`) with its audit record; shared by
-/// the REST API and the web pages.
+/// Sets a token's icon (content already checked to be `kind`) through the use case, with its
+/// audit record; shared by the REST API and the web pages.
 pub async fn set_icon(
     state: &AppState,
     caller: &Caller,
     id: tollgate_domain::TokenId,
-    kind: &str,
+    kind: &'static str,
     data: Vec<u8>,
 ) -> Result<tollgate_store::StoredToken, ApiError> {
-    let icon = Icon {
-        content_type: kind.to_owned(),
-        data,
-    };
-    let store = state.store.clone();
-    let ctx = caller.context();
-    let check = checker(caller);
-    let changed = super::write(state, move || {
-        store.set_icon::<ApiError>(id, &ctx, icon, check)
+    let app = state.app();
+    let (actor, catalog, ctx) = (
+        caller.actor.clone(),
+        caller.catalog.clone(),
+        caller.context(),
+    );
+    super::write(state, move || {
+        app.set_icon(&actor, &catalog, &ctx, id, kind, data)
+            .map_err(change_error)
     })
-    .await?;
-    state.gate.invalidate(id);
-    Ok(changed.token)
+    .await
 }
 
 async fn delete(
@@ -152,34 +125,22 @@ async fn delete(
     )
 }
 
-/// Removes a token's icon with its audit record; shared by the REST API and the web pages.
+/// Removes a token's icon through the use case, with its audit record; shared by the REST API
+/// and the web pages.
 pub async fn clear_icon(
     state: &AppState,
     caller: &Caller,
     id: tollgate_domain::TokenId,
 ) -> Result<tollgate_store::StoredToken, ApiError> {
-    let store = state.store.clone();
-    let ctx = caller.context();
-    let check = checker(caller);
-    let changed =
-        super::write(state, move || store.clear_icon::<ApiError>(id, &ctx, check)).await?;
-    state.gate.invalidate(id);
-    Ok(changed.token)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sniff;
-
-    #[test]
-    fn sniffing() {
-        assert_eq!(
-            sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]),
-            Some("image/png")
-        );
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(sniff(b"GIF89a"), None);
-        assert_eq!(sniff(b"<svg"), None);
-        assert_eq!(sniff(&[]), None);
-    }
+    let app = state.app();
+    let (actor, catalog, ctx) = (
+        caller.actor.clone(),
+        caller.catalog.clone(),
+        caller.context(),
+    );
+    super::write(state, move || {
+        app.clear_icon(&actor, &catalog, &ctx, id)
+            .map_err(change_error)
+    })
+    .await
 }

@@ -10,7 +10,7 @@ use super::WebError;
 use super::views::Errors;
 use crate::body::{ICON_LIMIT, read_body, within_body_timeout};
 use crate::error::ApiError;
-use crate::handlers::icons::sniff;
+use tollgate_domain::icon::sniff;
 
 /// The most a text field of a form (or a whole form without a logo) may hold.
 pub const TEXT_LIMIT: usize = 64 * 1024;
