@@ -99,14 +99,8 @@ pub async fn set_icon(
     kind: &'static str,
     data: Vec<u8>,
 ) -> Result<tollgate_store::StoredToken, ApiError> {
-    let app = state.app();
-    let (actor, catalog, ctx) = (
-        caller.actor.clone(),
-        caller.catalog.clone(),
-        caller.context(),
-    );
-    super::write(state, move || {
-        app.set_icon(&actor, &catalog, &ctx, id, kind, data)
+    super::as_caller(state, caller, move |app, actor, catalog, ctx| {
+        app.set_icon(actor, catalog, ctx, id, kind, data)
             .map_err(change_error)
     })
     .await
@@ -132,14 +126,8 @@ pub async fn clear_icon(
     caller: &Caller,
     id: tollgate_domain::TokenId,
 ) -> Result<tollgate_store::StoredToken, ApiError> {
-    let app = state.app();
-    let (actor, catalog, ctx) = (
-        caller.actor.clone(),
-        caller.catalog.clone(),
-        caller.context(),
-    );
-    super::write(state, move || {
-        app.clear_icon(&actor, &catalog, &ctx, id)
+    super::as_caller(state, caller, move |app, actor, catalog, ctx| {
+        app.clear_icon(actor, catalog, ctx, id)
             .map_err(change_error)
     })
     .await

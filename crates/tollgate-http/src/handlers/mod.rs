@@ -47,6 +47,33 @@ where
     }
 }
 
+/// Runs a use case as `caller` (its actor, catalog and audit context) through [`write`]: on
+/// the blocking pool, within the write timeout.
+pub async fn as_caller<T, F>(
+    state: &crate::state::AppState,
+    caller: &crate::auth::Caller,
+    run: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(
+            &tollgate_app::App,
+            &tollgate_domain::Actor,
+            &tollgate_domain::Catalog,
+            &tollgate_store::Context,
+        ) -> Result<T, ApiError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let app = state.app();
+    let (actor, catalog, ctx) = (
+        caller.actor.clone(),
+        caller.catalog.clone(),
+        caller.context(),
+    );
+    write(state, move || run(&app, &actor, &catalog, &ctx)).await
+}
+
 /// A token id from the path; a malformed one is simply not found.
 pub fn token_id(text: &str) -> Result<TokenId, ApiError> {
     TokenId::parse(text).map_err(|_| ApiError::NotFound("API token not found".into()))

@@ -50,15 +50,9 @@ pub async fn rotate_token(
     id: TokenId,
     body: RotateBody,
 ) -> Result<(StoredToken, TokenValue), ApiError> {
-    let app = state.app();
-    let (actor, catalog, ctx) = (
-        caller.actor.clone(),
-        caller.catalog.clone(),
-        caller.context(),
-    );
     let grace = body.grace_period_seconds.unwrap_or(0);
-    super::write(state, move || {
-        app.rotate_token(&actor, &catalog, &ctx, id, grace, body.revision)
+    super::as_caller(state, caller, move |app, actor, catalog, ctx| {
+        app.rotate_token(actor, catalog, ctx, id, grace, body.revision)
             .map_err(rotate_error)
     })
     .await

@@ -136,14 +136,8 @@ pub async fn create_token(
         expires_at: body.expires_at,
         self_rotate: body.self_rotate,
     };
-    let app = state.app();
-    let (actor, catalog, ctx) = (
-        caller.actor.clone(),
-        caller.catalog.clone(),
-        caller.context(),
-    );
-    super::write(state, move || {
-        app.create_token(&actor, &catalog, &ctx, input)
+    super::as_caller(state, caller, move |app, actor, catalog, ctx| {
+        app.create_token(actor, catalog, ctx, input)
             .map_err(create_error)
     })
     .await
@@ -283,14 +277,8 @@ pub async fn reveal(
     caller: &Caller,
     id: tollgate_domain::TokenId,
 ) -> Result<String, ApiError> {
-    let app = state.app();
-    let (actor, catalog, ctx) = (
-        caller.actor.clone(),
-        caller.catalog.clone(),
-        caller.context(),
-    );
-    let value = super::write(state, move || {
-        app.reveal_token(&actor, &catalog, &ctx, id)
+    let value = super::as_caller(state, caller, move |app, actor, catalog, ctx| {
+        app.reveal_token(actor, catalog, ctx, id)
             .map_err(reveal_error)
     })
     .await?;
@@ -445,14 +433,8 @@ pub async fn change_token(
     operation: Operation,
     apply: Box<Apply>,
 ) -> Result<StoredToken, ApiError> {
-    let app = state.app();
-    let (actor, catalog, ctx) = (
-        caller.actor.clone(),
-        caller.catalog.clone(),
-        caller.context(),
-    );
-    super::write(state, move || {
-        app.change_token(&actor, &catalog, &ctx, id, operation, apply)
+    super::as_caller(state, caller, move |app, actor, catalog, ctx| {
+        app.change_token(actor, catalog, ctx, id, operation, apply)
             .map_err(change_error)
     })
     .await
